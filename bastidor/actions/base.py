@@ -1,0 +1,51 @@
+"""Building blocks shared by step types: common params and helpers to reach the page."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from bastidor.flow.model import NAME_PATTERN
+from bastidor.flow.target import TargetFields
+from bastidor.flow.types import DurationMs
+
+
+class Params(BaseModel):
+    """Base for a step's params: unknown keys are errors."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class Waits(BaseModel):
+    """A step that waits may set its own timeout."""
+
+    timeout: DurationMs | None = Field(None, description="How long to wait (default: the bot's timeout).")
+
+
+class Into(BaseModel):
+    """A step that produces a value stores it in a variable."""
+
+    into: str = Field(pattern=NAME_PATTERN, description="Variable that receives the value.")
+
+
+class ElementParams(TargetFields, Waits):
+    """A step that acts on one element of the page."""
+
+
+def timeout_of(ctx: Any, params: Any) -> int:
+    """The step's timeout in milliseconds, or the bot's default."""
+    return params.timeout if params.timeout is not None else ctx.timeout_ms
+
+
+def element(ctx: Any, params: TargetFields) -> Any:
+    """The Playwright locator for the step's target on the current page."""
+    from bastidor.bots.locate import locate
+
+    return locate(ctx.page, params)
+
+
+def uses_secret(ctx: Any, key: str) -> bool:
+    """Whether the step's param `key` as written reads a secret."""
+    written = ctx.node.written.get(key)
+    return isinstance(written, str) and "secrets" in written

@@ -1,0 +1,105 @@
+"""Control steps: loops over items, conditions, sub-flows, and business exceptions."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field
+
+from bastidor.actions.base import Params
+from bastidor.actions.registry import action
+from bastidor.executor.errors import BusinessException, StepError
+from bastidor.flow.model import NAME_PATTERN, OnError
+from bastidor.flow.types import ExpressionText, Text
+
+
+class ForEachParams(Params):
+    """Repeat steps for each row of a list. At the top level, each row is a work item."""
+
+    items: ExpressionText = Field(alias="for_each", description="The list, e.g. \"{{ orders }}\".")
+    as_: str = Field("row", alias="as", pattern=NAME_PATTERN, description="Name of the loop variable.")
+    item_ref: Text | None = Field(None, description="Each item's reference, e.g. \"{{ row.order_id }}\".")
+    on_error: OnError = Field("continue", description="When an item fails: continue with the next, or stop.")
+    steps: list[Any] = Field(description="Steps to run for each row.")
+
+
+@action("for_each", params=ForEachParams, kind="control", shorthand="for_each", blocks=("steps",))
+def for_each(ctx, params):
+    """Run the nested steps once per row; failed items are recorded and the loop goes on."""
+    from bastidor.executor.items import run_item, skip_duplicate
+    from bastidor.executor.state import ItemState
+
+    rows = ctx.render(params.items)
+    if not isinstance(rows, list):
+        raise StepError(f"for_each needs a list, got {type(rows).__name__}: {params.items}")
+    is_item_loop = ctx.scope.item is None
+    seen: dict[str, int] = {}
+    for index, row in enumerate(rows, 1):
+        ctx.set_variable(params.as_, row)
+        ctx.set_variable("index", index)
+        if not is_item_loop:
+            ctx.run_block(ctx.node.blocks["steps"], f"[{index}]")
+            continue
+        ref = str(ctx.render(params.item_ref)) if params.item_ref else str(index)
+        item = ItemState(ref=ref, index=index, data=row if isinstance(row, dict) else {"value": row})
+        if ref in seen:
+            skip_duplicate(ctx, item, seen[ref])
+            continue
+        seen[ref] = index
+        run_item(ctx, item, ctx.node.blocks["steps"], params.on_error)
+    return {"rows": len(rows)}
+
+
+class IfParams(Params):
+    """Run `then` steps when a condition holds, otherwise the `else` steps."""
+
+    condition: ExpressionText = Field(alias="if", description="A condition, e.g. \"{{ total > 1000 }}\".")
+    then: list[Any] = Field(description="Steps when the condition is true.")
+    else_: list[Any] = Field(default_factory=list, alias="else", description="Steps when it is false.")
+
+
+@action("if", params=IfParams, kind="control", shorthand="if", blocks=("then", "else"))
+def if_step(ctx, params):
+    """Choose between two sets of steps by a condition."""
+    value = ctx.render(params.condition)
+    if not isinstance(value, bool):
+        raise StepError(f"the condition must be true or false, got {value!r}: {params.condition}")
+    branch = "then" if value else "else"
+    if ctx.node.blocks.get(branch):
+        ctx.run_block(ctx.node.blocks[branch], branch)
+    return {"branch": branch}
+
+
+class CallParams(Params):
+    """Run another flow file with inputs; its `outputs` come back as variables."""
+
+    flow: str = Field(alias="call", description="The flow file, relative to this flow's folder.")
+    inputs: dict[str, Any] = Field(default_factory=dict, description="Inputs for the called flow.")
+
+
+@action("call", params=CallParams, kind="control", shorthand="call")
+def call(ctx, params):
+    """Run a sub-flow with inputs and take back its outputs."""
+    from bastidor.executor.context import Scope
+    from bastidor.executor.engine import run_block
+    from bastidor.executor.inputs import resolve_inputs
+
+    callee = ctx.node.callee
+    given = {name: ctx.render(value) for name, value in params.inputs.items()}
+    inputs = resolve_inputs(callee.header, callee.path.parent, given)
+    scope = Scope(callee, inputs, item=ctx.scope.item)
+    run_block(ctx.state, scope, callee.steps, f"{ctx.path}>")
+    for name in callee.header.outputs:
+        ctx.set_variable(name, scope.variables.get(name))
+
+
+class FailItemParams(Params):
+    """Stop the current item with a business reason; the loop goes on with the next item."""
+
+    reason: Text = Field(alias="fail_item", description="Why the item failed, e.g. \"Out of stock\".")
+
+
+@action("fail_item", params=FailItemParams, kind="control", shorthand="fail_item")
+def fail_item(ctx, params):
+    """Fail the current item with a business exception (not retried)."""
+    raise BusinessException(str(ctx.render(params.reason)))

@@ -1,0 +1,80 @@
+"""The registry of step types. Each action module registers its steps with `@action`.
+
+Adding a step type means adding one module under `bastidor/actions/` with a params model and
+a function; it is found and registered when the registry is first used.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable, Literal
+
+from pydantic import BaseModel
+
+ActionKind = Literal["browser", "data", "calculation", "control"]
+_REGISTRY: dict[str, "ActionSpec"] = {}
+_loaded = False
+
+
+@dataclass(frozen=True)
+class ActionSpec:
+    """One step type: its name, its params model, the function that runs it, and how it is written."""
+
+    name: str
+    params: type[BaseModel]
+    run: Callable[..., Any]
+    kind: ActionKind
+    summary: str
+    shorthand: str | None = None
+    blocks: tuple[str, ...] = ()
+    defines: Callable[[BaseModel], Iterable[str]] | None = None
+
+    def defined_names(self, params: BaseModel) -> set[str]:
+        """Variables this step sets, for checking names used by later steps."""
+        if self.defines is not None:
+            return set(self.defines(params))
+        into = getattr(params, "into", None)
+        return {into} if isinstance(into, str) else set()
+
+    def field_names(self) -> list[str]:
+        """The keys an analyst may write for this step (aliases where set)."""
+        return [f.alias or n for n, f in self.params.model_fields.items()]
+
+
+def action(name: str, *, params: type[BaseModel], kind: ActionKind, shorthand: str | None = None,
+           blocks: tuple[str, ...] = (), defines: Callable[[BaseModel], Iterable[str]] | None = None):
+    """Register the decorated function as the step type `name`."""
+
+    def register(func: Callable[..., Any]) -> Callable[..., Any]:
+        if name in _REGISTRY:
+            raise RuntimeError(f"step type '{name}' is registered twice")
+        summary = (func.__doc__ or name).strip().splitlines()[0]
+        _REGISTRY[name] = ActionSpec(name, params, func, kind, summary, shorthand, blocks, defines)
+        return func
+
+    return register
+
+
+def all_actions() -> dict[str, ActionSpec]:
+    """Every registered step type by name, loading the built-in action modules on first use."""
+    _load_builtin_actions()
+    return dict(_REGISTRY)
+
+
+def get_action(name: str) -> ActionSpec | None:
+    """The step type called `name`, or None."""
+    _load_builtin_actions()
+    return _REGISTRY.get(name)
+
+
+def _load_builtin_actions() -> None:
+    global _loaded
+    if _loaded:
+        return
+    package = importlib.import_module("bastidor.actions")
+    for module in pkgutil.iter_modules(package.__path__):
+        if module.name not in ("registry", "base"):
+            importlib.import_module(f"bastidor.actions.{module.name}")
+    _loaded = True

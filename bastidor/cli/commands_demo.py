@@ -1,0 +1,74 @@
+"""`demo` runs the bundled order-entry flow against the bundled portal; `portal` serves the portal."""
+
+from __future__ import annotations
+
+import secrets as token
+import sys
+import time
+from pathlib import Path
+
+from bastidor.cli.common import home_dir
+from bastidor.cli.commands_run import execute_and_report
+from bastidor.executor.progress import ConsoleProgress
+from bastidor.executor.run import RunOptions
+from bastidor.flow.diagnostics import FlowValidationError
+from bastidor.flow.loader import load_flow
+from bastidor.secrets import default_secrets
+
+DEMO_FLOW = Path(__file__).resolve().parents[2] / "flows" / "order_entry.yaml"
+
+
+def register(commands) -> None:
+    """Add the `demo` and `portal` commands."""
+    demo = commands.add_parser("demo", help="start the demo portal and run the order-entry flow on it")
+    demo.add_argument("--flow", default=str(DEMO_FLOW), help="flow to run (default: flows/order_entry.yaml)")
+    demo.add_argument("--headed", action="store_true", help="show the browser window")
+    demo.add_argument("--input", "-i", action="append", default=[], metavar="NAME=VALUE")
+    demo.set_defaults(handler=run_demo)
+    portal = commands.add_parser("portal", help="serve the demo back-office portal on 127.0.0.1")
+    portal.add_argument("--port", type=int, default=8765)
+    portal.add_argument("--delay-ms", type=int, default=0, help="random delay up to this on each request")
+    portal.add_argument("--failure-rate", type=float, default=0.0, help="share of requests that fail (0-1)")
+    portal.set_defaults(handler=run_portal)
+
+
+def run_demo(args) -> int:
+    """Start the portal with a fresh password, run the flow against it, print the summary."""
+    from bastidor.demo_portal import PortalSettings, start_portal
+    from bastidor.executor.inputs import parse_assignments
+
+    home = home_dir(args)
+    home.mkdir(parents=True, exist_ok=True)
+    password = token.token_urlsafe(12)
+    settings = PortalSettings(db_path=home / "demo-portal.db", password=password)
+    try:
+        flow = load_flow(args.flow)
+    except FlowValidationError as error:
+        print(error, file=sys.stderr)
+        return 2
+    with start_portal(settings) as portal:
+        print(f"demo portal running at {portal.url} (user {settings.username})")
+        options = RunOptions(home=home, inputs=parse_assignments(args.input), headed=args.headed,
+                             base_url=portal.url, progress=ConsoleProgress(),
+                             secrets=default_secrets(extra={"PORTAL_USER": settings.username,
+                                                            "PORTAL_PASSWORD": password}))
+        code = execute_and_report(flow, options)
+        print(f"orders in the portal: {portal.url}/orders (stopped when this command ends)")
+    return code
+
+
+def run_portal(args) -> int:
+    """Serve the demo portal until interrupted."""
+    from bastidor.demo_portal import PortalSettings, start_portal
+
+    password = token.token_urlsafe(12)
+    home_dir(args).mkdir(parents=True, exist_ok=True)
+    settings = PortalSettings(db_path=home_dir(args) / "demo-portal.db", password=password,
+                              delay_ms_max=args.delay_ms, failure_rate=args.failure_rate)
+    with start_portal(settings, port=args.port) as portal:
+        print(f"demo portal at {portal.url}; user {settings.username}, password {password}")
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            return 0

@@ -1,0 +1,76 @@
+"""`run` validates a flow, runs it with live progress, writes its report and prints a summary."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from bastidor.cli.common import error_out, home_dir, open_store
+from bastidor.cli.summary import print_summary
+from bastidor.executor.inputs import InputError, parse_assignments
+from bastidor.executor.progress import ConsoleProgress
+from bastidor.executor.run import RunOptions, RunResult, run_flow
+from bastidor.flow.diagnostics import FlowValidationError
+from bastidor.flow.loader import load_flow
+from bastidor.secrets import SecretsError, default_secrets
+
+EXIT_CODES = {"succeeded": 0, "failed": 1, "crashed": 3}
+
+
+def register(commands) -> None:
+    """Add the `run` command."""
+    run = commands.add_parser("run", help="validate and run a flow")
+    run.add_argument("flow", help="the flow file")
+    run.add_argument("--input", "-i", action="append", default=[], metavar="NAME=VALUE",
+                     help="override an input (repeatable)")
+    run.add_argument("--headed", action="store_true", help="show the browser window")
+    run.add_argument("--base-url", help="override the flow's bot base_url")
+    run.add_argument("--secrets-file", help="local secrets file (default: .bastidor/secrets.env)")
+    run.set_defaults(handler=run_command)
+
+
+def run_command(args) -> int:
+    """Run one flow from the command line and return the exit code."""
+    try:
+        flow = load_flow(args.flow)
+        options = RunOptions(home=home_dir(args), inputs=parse_assignments(args.input), headed=args.headed,
+                             base_url=args.base_url, progress=ConsoleProgress(),
+                             secrets=default_secrets(Path(args.secrets_file) if args.secrets_file else None))
+    except FlowValidationError as error:
+        print(error, file=sys.stderr)
+        print("the flow was not run: fix the problems above", file=sys.stderr)
+        return 2
+    except InputError as error:
+        error_out(str(error))
+        return 2
+    return execute_and_report(flow, options)
+
+
+def execute_and_report(flow, options: RunOptions) -> int:
+    """Run a loaded flow, write its HTML report, print the summary; returns the exit code."""
+    store = open_store_for(options)
+    try:
+        result = run_flow(flow, options, store)
+    except (InputError, SecretsError) as error:
+        error_out(str(error))
+        return 2
+    report = write_report(store, result)
+    store.close()
+    print_summary(result, report)
+    return EXIT_CODES.get(result.status, 1)
+
+
+def open_store_for(options: RunOptions):
+    """The run store given in the options, or the one in their home folder."""
+    return options.store or open_store(options.home)
+
+
+def write_report(store, result: RunResult) -> Path | None:
+    """Write the run's HTML report next to its audit log; a report problem never hides the result."""
+    from bastidor.report.html import write_run_report
+
+    try:
+        return write_run_report(store, result.run_id, result.run_dir / "report.html")
+    except Exception as error:  # the run itself is recorded; tell the user how to retry the report
+        error_out(f"could not write the report ({error}); try `bastidor report {result.run_id}`")
+        return None

@@ -1,0 +1,37 @@
+"""The `bastidor` command (also `python runner.py`): parses arguments and dispatches to commands."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from bastidor.cli import commands_audit, commands_demo, commands_run, commands_runs, commands_validate
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_CRASHED = 0, 1, 2, 3
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every sub-command."""
+    parser = argparse.ArgumentParser(prog="bastidor", description="Run, validate and audit Bastidor flows.")
+    parser.add_argument("--home", help="Folder for runs, the run store and secrets (default: .bastidor "
+                        "or $BASTIDOR_HOME)")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands.required = True
+    for module in (commands_run, commands_validate, commands_runs, commands_audit, commands_demo):
+        module.register(commands)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; returns the process exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.handler(args)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,94 @@
+"""The view of a run that a step's function gets: variables, rendering, paths, the page, nested blocks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bastidor.executor.errors import BusinessException
+from bastidor.executor.state import ItemState, RunState
+from bastidor.expr import render_value
+from bastidor.flow.loader import Flow
+from bastidor.flow.steps import StepNode
+
+
+@dataclass
+class Scope:
+    """Variables of one flow invocation; a sub-flow gets its own scope."""
+
+    flow: Flow
+    variables: dict[str, Any]
+    path: str = ""
+    item: ItemState | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class StepContext:
+    """Handed to each action function: what it may read and change while its step runs."""
+
+    def __init__(self, state: RunState, scope: Scope, node: StepNode, path: str):
+        self.state = state
+        self.scope = scope
+        self.node = node
+        self.path = path
+
+    @property
+    def variables(self) -> dict[str, Any]:
+        """The current flow invocation's variables."""
+        return self.scope.variables
+
+    def expression_vars(self) -> dict[str, Any]:
+        """Variables as expressions see them: flow variables plus run, item and secrets."""
+        item = self.scope.item
+        names = dict(self.scope.variables)
+        names["secrets"] = self.state.secrets
+        names["run"] = {"id": self.state.run_id, "flow": self.state.flow.name,
+                        "folder": str(self.state.run_dir)}
+        names["item"] = {"ref": item.ref, "attempt": item.attempt, "index": item.index} if item else None
+        return names
+
+    def render(self, value: Any) -> Any:
+        """`value` with every `{{ ... }}` evaluated."""
+        return render_value(value, self.expression_vars(), today=self.state.today)
+
+    def set_variable(self, name: str, value: Any) -> None:
+        """Set a flow variable for later steps."""
+        self.scope.variables[name] = value
+
+    def input_path(self, written: str) -> Path:
+        """A file to read: relative paths are taken from the flow file's folder."""
+        path = Path(written).expanduser()
+        return path if path.is_absolute() else self.scope.flow.path.parent / path
+
+    def output_path(self, written: str) -> Path:
+        """A file to write: relative paths go into the run's folder."""
+        path = Path(written).expanduser()
+        path = path if path.is_absolute() else self.state.run_dir / path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return path
+
+    @property
+    def browser(self) -> Any:
+        """The run's browser session (started on first use)."""
+        return self.state.browser.current()
+
+    @property
+    def page(self) -> Any:
+        """The run's page."""
+        return self.browser.page
+
+    @property
+    def timeout_ms(self) -> int:
+        """The flow's default timeout for browser actions."""
+        return self.state.browser.timeout_ms
+
+    def run_block(self, nodes: list[StepNode], label: str) -> None:
+        """Run nested steps (e.g. an `if` branch) as children of this step."""
+        from bastidor.executor.engine import run_block
+
+        run_block(self.state, self.scope, nodes, f"{self.path}.{label}")
+
+    def fail_item(self, reason: str) -> None:
+        """Stop the current item with a business exception."""
+        raise BusinessException(reason)

@@ -1,0 +1,64 @@
+"""What can go wrong while a flow runs, and how each kind of failure is classified.
+
+- a business exception (`fail_item`) fails the current item with a reason and is never retried;
+- a step error (an assertion, a missing element, a timeout) is the flow's fault: "failed";
+- a crash (the browser, the audit sink or the infrastructure broke) is not: "crashed".
+"""
+
+from __future__ import annotations
+
+from bastidor.audit import AuditWriteError
+
+
+class BusinessException(Exception):
+    """A business rule failed for the current item (e.g. out of stock). Not retried."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+class StepError(Exception):
+    """A step could not do its job: an assertion did not hold, a value was wrong, a file was missing."""
+
+
+class AssertionFailed(StepError):
+    """An `assert_*` step found the page different from what the flow expects."""
+
+
+class RunStopped(Exception):
+    """The run stops here; the steps after this point are recorded as not run."""
+
+    def __init__(self, cause: BaseException):
+        super().__init__(str(cause))
+        self.cause = cause
+
+
+def is_crash(exc: BaseException) -> bool:
+    """True when the infrastructure broke (browser gone, audit sink unwritable), not the flow."""
+    if isinstance(exc, AuditWriteError):
+        return True
+    from bastidor.bots.crash import is_crash as browser_gone
+
+    return browser_gone(exc)
+
+
+def error_kind(exc: BaseException) -> str:
+    """The kind used by retry policies: business, timeout, assertion, crash or error."""
+    if isinstance(exc, BusinessException):
+        return "business"
+    if is_crash(exc):
+        return "crash"
+    if isinstance(exc, AssertionFailed):
+        return "assertion"
+    if type(exc).__name__ == "TimeoutError" and "playwright" in type(exc).__module__:
+        return "timeout"
+    return "error"
+
+
+def outcome_of(exc: BaseException | None) -> str:
+    """The audit outcome for a step that ended with `exc` (None when it passed)."""
+    if exc is None:
+        return "passed"
+    kind = error_kind(exc.cause if isinstance(exc, RunStopped) else exc)
+    return {"business": "business_exception", "crash": "crashed"}.get(kind, "failed")

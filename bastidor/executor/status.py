@@ -1,0 +1,111 @@
+"""The one place a step's status, timing, screenshot and audit record are produced.
+
+Every step runs inside `step_status`; nothing is recorded by hand around a call.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from contextlib import contextmanager
+from typing import Any, Iterator
+
+from bastidor.executor.errors import BusinessException, RunStopped, outcome_of
+from bastidor.store import StepRecord
+
+_RECORDED = "_bastidor_recorded"
+
+
+def utc_now() -> dt.datetime:
+    """The current time in UTC."""
+    return dt.datetime.now(dt.timezone.utc)
+
+
+@contextmanager
+def step_status(ctx: Any, attempt: int) -> Iterator[dict[str, Any]]:
+    """Run a step's body; on exit record its outcome, duration, error and failure screenshot.
+
+    The yielded dict lets the body add details to the record (e.g. rendered `values`).
+    """
+    details: dict[str, Any] = {}
+    started, start = utc_now(), time.perf_counter()
+    ctx.state.progress.step_started(ctx)
+    error: BaseException | None = None
+    try:
+        yield details
+    except BaseException as exc:
+        error = exc
+        raise
+    finally:
+        duration_ms = round((time.perf_counter() - start) * 1000, 1)
+        shot = _failure_screenshot(ctx, error)
+        _record(ctx, attempt, started, duration_ms, error, shot, details)
+
+
+def record_not_run(ctx: Any) -> None:
+    """Record a step that did not run because an earlier step failed."""
+    _record(ctx, 0, utc_now(), 0.0, None, None, {}, outcome="not_run")
+
+
+def describe_error(exc: BaseException) -> str:
+    """A short, readable error text (Playwright call logs trimmed to their first lines)."""
+    if isinstance(exc, RunStopped):
+        exc = exc.cause
+    if isinstance(exc, BusinessException):
+        return exc.reason
+    lines = [line for line in str(exc).splitlines() if line.strip()]
+    if not lines:
+        return type(exc).__name__
+    text = "\n".join(lines[:4])
+    return text if len(text) <= 1000 else text[:997] + "..."
+
+
+def _failure_screenshot(ctx: Any, error: BaseException | None) -> tuple[str, str] | None:
+    if error is None or getattr(error, _RECORDED, False) or isinstance(error, RunStopped):
+        return None
+    _mark_recorded(error)
+    return ctx.state.browser.failure_screenshot(ctx.path, ctx.state.secret_targets)
+
+
+def _mark_recorded(error: BaseException) -> None:
+    try:
+        setattr(error, _RECORDED, True)
+    except AttributeError:
+        pass
+
+
+def _record(ctx: Any, attempt: int, started: dt.datetime, duration_ms: float, error: BaseException | None,
+            shot: tuple[str, str] | None, details: dict[str, Any], outcome: str | None = None) -> None:
+    state, node, scope = ctx.state, ctx.node, ctx.scope
+    outcome = outcome or outcome_of(error)
+    masker = state.masker
+    error_text = masker.mask_text(describe_error(error)) if error is not None else None
+    target = _target(node)
+    item_ref = scope.item.ref if scope.item else None
+    fields = dict(step_path=ctx.path, step_line=node.where, step_name=node.title(), action=node.action,
+                  target=target, params=masker.mask(node.written), item_ref=item_ref, attempt=attempt,
+                  outcome=outcome, duration_ms=duration_ms, error=error_text)
+    for key in ("values", "result"):
+        if key in details:
+            fields[key] = masker.mask(details[key])
+    if shot:
+        fields["screenshot"], fields["screenshot_sha256"] = shot
+    if scope.flow is not state.flow:
+        fields["subflow"], fields["subflow_sha256"] = scope.flow.name, scope.flow.sha256
+    state.audit.event("step", **fields)
+    state.store.add_step(StepRecord(
+        run_id=state.run_id, seq=state.next_step_seq(), path=ctx.path, parent_path=ctx.path.rpartition(".")[0],
+        name=node.title(), action=node.action, target=target, item_ref=item_ref, attempt=attempt,
+        status=outcome, started_at=started, duration_ms=duration_ms, error=error_text,
+        screenshot=shot[0] if shot else None, screenshot_sha256=shot[1] if shot else None, line=node.where))
+    state.progress.step_finished(ctx, outcome)
+
+
+def _target(node: Any) -> str | None:
+    describe = getattr(node.params, "describe", None)
+    if not callable(describe):
+        return None
+    try:
+        return describe()
+    except (AssertionError, ValueError):
+        return None

@@ -1,0 +1,86 @@
+"""Turns pydantic validation errors into sentences an analyst can act on, placed at file:line:column."""
+
+from __future__ import annotations
+
+from typing import Any, Iterator
+
+from pydantic import BaseModel, ValidationError
+
+from bastidor.flow.diagnostics import Diagnostic, did_you_mean
+from bastidor.flow.yamlsource import Loc, SourceMap
+
+_TYPE_WORDS = {
+    "int": "a whole number", "decimal": "a number", "float": "a number", "bool": "true or false",
+    "string": "text", "list": "a list (lines starting with '- ')", "dict": "a mapping (key: value lines)",
+    "model": "a mapping (key: value lines)", "date": "a date like 2026-01-31",
+}
+
+
+def model_fields_written(model: type[BaseModel]) -> list[str]:
+    """The keys a person writes for `model` (aliases where set)."""
+    return [field.alias or name for name, field in model.model_fields.items()]
+
+
+def explain_errors(error: ValidationError, model: type[BaseModel], where: str, source: SourceMap,
+                   locate: "LocMapper") -> Iterator[Diagnostic]:
+    """One diagnostic per pydantic error. `where` names the thing validated, e.g. "'fill'"."""
+    for err in error.errors(include_url=False):
+        loc = tuple(err["loc"])
+        yield source.diagnostic(locate(loc), _sentence(err, loc, model, where),
+                                prefer_key=err["type"] == "extra_forbidden")
+
+
+LocMapper = Any  # Callable[[Loc], Loc]: maps a model loc to the loc in the YAML data
+
+
+def _sentence(err: dict, loc: Loc, model: type[BaseModel], where: str) -> str:
+    kind = err["type"]
+    field = _field_name(loc)
+    if kind == "extra_forbidden":
+        return f"unknown key '{field}' in {where}{did_you_mean(str(field), _choices(model, loc))}"
+    if kind == "missing":
+        return f"{where} needs '{field}'"
+    if kind in ("literal_error", "enum"):
+        expected = err.get("ctx", {}).get("expected", "")
+        return f"'{field}' must be one of {expected}; got {_shown(err.get('input'))}"
+    if kind == "value_error" or kind == "assertion_error":
+        message = err["msg"].removeprefix("Value error, ").removeprefix("Assertion failed, ")
+        return f"{where}: {message}" if not field or isinstance(field, int) else f"'{field}': {message}"
+    return f"'{field or where}' {_type_words(kind, err)}; got {_shown(err.get('input'))}"
+
+
+def _field_name(loc: Loc) -> str:
+    names = [part for part in loc if isinstance(part, str)]
+    return names[-1] if names else ""
+
+
+def _choices(model: type[BaseModel], loc: Loc) -> list[str]:
+    current: Any = model
+    for part in loc[:-1]:
+        if isinstance(part, int) or not (isinstance(current, type) and issubclass(current, BaseModel)):
+            continue
+        field = _field_by_written_name(current, part)
+        current = getattr(field, "annotation", None) if field else None
+    if isinstance(current, type) and issubclass(current, BaseModel):
+        return model_fields_written(current)
+    return []
+
+
+def _field_by_written_name(model: type[BaseModel], written: str):
+    for name, field in model.model_fields.items():
+        if (field.alias or name) == written:
+            return field
+    return None
+
+
+def _type_words(kind: str, err: dict) -> str:
+    for prefix, words in _TYPE_WORDS.items():
+        if kind.startswith(prefix):
+            return f"must be {words}"
+    msg = err["msg"]
+    return msg[0].lower() + msg[1:] if msg else "is not valid"
+
+
+def _shown(value: Any) -> str:
+    text = repr(value) if not isinstance(value, str) else f"'{value}'"
+    return text if len(text) <= 60 else text[:57] + "..."

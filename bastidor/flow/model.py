@@ -1,0 +1,135 @@
+"""The flow file's header: name, inputs, secrets and bot settings. Steps are parsed in `steps.py`."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from decimal import Decimal, InvalidOperation
+from enum import Enum
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from bastidor.flow.types import DurationMs
+
+NAME_PATTERN = r"^[A-Za-z][A-Za-z0-9_]*$"
+
+
+class Strict(BaseModel):
+    """Base for every model written by analysts: unknown keys are errors."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class InputType(str, Enum):
+    """The types an input can have."""
+
+    text = "text"
+    integer = "integer"
+    decimal = "decimal"
+    date = "date"
+    boolean = "boolean"
+    path = "path"
+
+
+class InputSpec(Strict):
+    """A typed flow input with an optional default, overridable from the command line."""
+
+    type: InputType = InputType.text
+    default: Any = None
+    description: str = ""
+
+    @model_validator(mode="after")
+    def _default_has_type(self) -> "InputSpec":
+        if self.default is not None:
+            self.default = convert_input(self.type, self.default)
+        return self
+
+
+def convert_input(kind: InputType, value: Any) -> Any:
+    """Convert a written or command-line value to the input's type, or raise ValueError."""
+    text = str(value).strip()
+    try:
+        if kind is InputType.integer:
+            if isinstance(value, bool):
+                raise ValueError
+            return int(text)
+        if kind is InputType.decimal:
+            return Decimal(text)
+        if kind is InputType.date:
+            return value if isinstance(value, dt.date) else dt.date.fromisoformat(text)
+        if kind is InputType.boolean:
+            return _to_bool(value)
+        if kind is InputType.path:
+            return str(Path(text))
+        return value if isinstance(value, str) else text
+    except (ValueError, InvalidOperation):
+        raise ValueError(f"'{value}' is not a valid {kind.value}") from None
+
+
+def _to_bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    lowered = str(value).strip().lower()
+    if lowered in ("true", "yes", "1", "on"):
+        return True
+    if lowered in ("false", "no", "0", "off"):
+        return False
+    raise ValueError
+
+
+class Viewport(Strict):
+    """Browser window size in CSS pixels."""
+
+    width: int = Field(1280, ge=200, le=7680)
+    height: int = Field(800, ge=200, le=4320)
+
+
+class BotSpec(Strict):
+    """How the bot's browser is set up for this flow."""
+
+    base_url: str | None = Field(None, description="Relative `open` URLs are resolved against this.")
+    headless: bool = True
+    timeout: DurationMs = Field(10_000, description="Default wait for each browser action.")
+    viewport: Viewport = Field(default_factory=Viewport)
+    locale: str = "en-US"
+    timezone: str = "UTC"
+    downloads: str | None = Field(None, description="Folder for downloaded files (default: the run folder).")
+    browser: str | None = Field(None, description="Path or command of a Chromium or Chrome to use.")
+    screenshot_on_failure: bool = True
+    trace_on_failure: bool = False
+
+
+class Targets(Strict):
+    """Goals a supervisor manages this flow by."""
+
+    min_success_rate: Decimal | None = Field(None, ge=0, le=100, description="Percent of items.")
+    min_items_per_day: int | None = Field(None, ge=0)
+    max_handling_time: DurationMs | None = None
+
+
+class FlowHeader(Strict):
+    """Everything in a flow file except its steps."""
+
+    name: str = Field(min_length=1, description="Short name shown in reports and the run history.")
+    description: str = ""
+    version: str | int = Field(1, description="Version of this flow, raised when the procedure changes.")
+    inputs: dict[str, InputSpec] = Field(default_factory=dict)
+    outputs: list[str] = Field(default_factory=list, description="Variables handed back to a calling flow.")
+    secrets: list[str] = Field(default_factory=list, description="Names of secrets the flow needs; never values.")
+    bot: BotSpec | None = Field(None, description="Browser settings; leave out for flows without a browser.")
+    targets: Targets | None = None
+    steps: list[Any] = Field(description="The steps, in order.")
+
+    @model_validator(mode="after")
+    def _names_are_names(self) -> "FlowHeader":
+        for kind, names in (("input", self.inputs), ("secret", self.secrets), ("output", self.outputs)):
+            for name in names:
+                if not re.match(NAME_PATTERN, str(name)):
+                    raise ValueError(f"{kind} name '{name}' must start with a letter and use letters, "
+                                     "digits and _ only")
+        return self
+
+
+OnError = Literal["continue", "stop"]

@@ -1,0 +1,173 @@
+"""Parses the `steps:` of a flow into step nodes, checking every step against the action registry.
+
+A step is written as one action key plus optional common keys:
+
+    - fill: {label: Quantity, value: "{{ row.quantity }}"}
+      name: Type the quantity
+      retry: {attempts: 3, wait: 1s}
+
+An action's settings may also sit beside the action key (`- for_each: "{{ rows }}"` with `as:`
+and `steps:` on the following lines); a plain value is the action's main setting.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from bastidor.actions.registry import ActionSpec, all_actions
+from bastidor.flow.diagnostics import Diagnostic, did_you_mean
+from bastidor.flow.explain import explain_errors
+from bastidor.flow.retry_policy import RetryPolicy
+from bastidor.flow.yamlsource import Loc, SourceMap
+
+COMMON_KEYS = ("name", "retry")
+
+
+@dataclass
+class StepNode:
+    """One parsed step: its action, validated params, where it was written and any nested blocks."""
+
+    action: str
+    spec: ActionSpec
+    params: BaseModel
+    written: dict[str, Any]
+    file: str
+    line: int
+    column: int
+    param_locs: dict[str, Loc]
+    name: str | None = None
+    retry: RetryPolicy | None = None
+    blocks: dict[str, list["StepNode"]] = field(default_factory=dict)
+    callee: Any = None
+
+    @property
+    def where(self) -> str:
+        """`file:line` of the step, for audit records and messages."""
+        return f"{self.file}:{self.line}"
+
+    def title(self) -> str:
+        """The step's name, or a description made from its action and target."""
+        if self.name:
+            return self.name
+        describe = getattr(self.params, "describe", None)
+        if callable(describe):
+            try:
+                return f"{self.action} {describe()}"
+            except (AssertionError, ValueError):
+                pass
+        main = self.written.get(self.spec.shorthand) if self.spec.shorthand else None
+        if isinstance(main, (str, int)) and len(str(main)) <= 80:
+            return f"{self.action} {main}"
+        return self.action
+
+
+class StepParser:
+    """Parses step lists, collecting diagnostics rather than stopping at the first problem."""
+
+    def __init__(self, source: SourceMap):
+        self.source = source
+        self.actions = all_actions()
+        self.diagnostics: list[Diagnostic] = []
+
+    def parse_list(self, raw: Any, loc: Loc) -> list[StepNode]:
+        """Parse a list of steps written at `loc`."""
+        if not isinstance(raw, list):
+            self._error(loc, "steps must be a list: start each step with '- '")
+            return []
+        nodes = [self.parse_step(item, loc + (i,)) for i, item in enumerate(raw)]
+        return [node for node in nodes if node is not None]
+
+    def parse_step(self, raw: Any, loc: Loc) -> StepNode | None:
+        """Parse one step, or record why it cannot be parsed and return None."""
+        if not isinstance(raw, dict) or not raw:
+            self._error(loc, "a step is a mapping such as `- click: {text: Save}`")
+            return None
+        name = self._find_action(raw, loc)
+        if name is None:
+            return None
+        spec = self.actions[name]
+        params, param_locs = self._gather_params(spec, raw, loc)
+        if params is None:
+            return None
+        return self._build(spec, raw, loc, params, param_locs)
+
+    def _find_action(self, raw: dict, loc: Loc) -> str | None:
+        found = [key for key in raw if key in self.actions]
+        if len(found) == 1:
+            return found[0]
+        if len(found) > 1:
+            listed = " and ".join(f"'{key}'" for key in found)
+            self._error(loc + (found[1],), f"a step has one action; found {listed}: put each in its own "
+                        "'- ' step", key=True)
+            return None
+        unknown = next((key for key in raw if key not in COMMON_KEYS), None)
+        if unknown is None:
+            self._error(loc, "this step has no action, e.g. `- click: {text: Save}`")
+        else:
+            hint = did_you_mean(str(unknown), self.actions)
+            self._error(loc + (unknown,), f"unknown action '{unknown}'{hint}", key=True)
+        return None
+
+    def _gather_params(self, spec: ActionSpec, raw: dict, loc: Loc) -> tuple[dict | None, dict[str, Loc]]:
+        value = raw[spec.name]
+        params: dict[str, Any] = {}
+        locs: dict[str, Loc] = {}
+        if isinstance(value, dict):
+            params.update(value)
+            locs.update({key: loc + (spec.name, key) for key in value})
+        elif value is not None or spec.shorthand is None:
+            if spec.shorthand is None:
+                keys = ", ".join(spec.field_names())
+                self._error(loc + (spec.name,), f"'{spec.name}' needs its settings as a mapping ({keys})")
+                return None, locs
+            params[spec.shorthand] = value
+            locs[spec.shorthand] = loc + (spec.name,)
+        for key, sibling in raw.items():
+            if key == spec.name or key in COMMON_KEYS:
+                continue
+            if key in params:
+                self._error(loc + (key,), f"'{key}' is given twice for '{spec.name}'", key=True)
+                return None, locs
+            params[key] = sibling
+            locs[key] = loc + (key,)
+        return params, locs
+
+    def _build(self, spec: ActionSpec, raw: dict, loc: Loc, params: dict, locs: dict[str, Loc]) -> StepNode | None:
+        blocks = {key: self.parse_list(params[key], locs[key]) for key in spec.blocks if key in params}
+        model = self._validate(spec, params, locs, loc)
+        retry = self._retry(raw.get("retry"), loc + ("retry",)) if "retry" in raw else None
+        name = raw.get("name")
+        if name is not None and not isinstance(name, str):
+            self._error(loc + ("name",), "'name' must be text")
+        if model is None:
+            return None
+        mark = self.source.at(loc + (spec.name,), prefer_key=True)
+        written = {key: val for key, val in params.items() if key not in spec.blocks}
+        return StepNode(spec.name, spec, model, written, self.source.file, mark.line, mark.column, locs,
+                        name if isinstance(name, str) else None, retry, blocks)
+
+    def _validate(self, spec: ActionSpec, params: dict, locs: dict[str, Loc], loc: Loc) -> BaseModel | None:
+        try:
+            return spec.params.model_validate(params)
+        except ValidationError as error:
+            def to_yaml(model_loc: Loc) -> Loc:
+                if model_loc and model_loc[0] in locs:
+                    return locs[model_loc[0]] + tuple(model_loc[1:])
+                return loc + (spec.name,) + tuple(model_loc)
+
+            self.diagnostics.extend(explain_errors(error, spec.params, f"'{spec.name}'", self.source, to_yaml))
+            return None
+
+    def _retry(self, raw: Any, loc: Loc) -> RetryPolicy | None:
+        try:
+            return RetryPolicy.model_validate(raw)
+        except ValidationError as error:
+            self.diagnostics.extend(
+                explain_errors(error, RetryPolicy, "'retry'", self.source, lambda m: loc + tuple(m)))
+            return None
+
+    def _error(self, loc: Loc, message: str, *, key: bool = False) -> None:
+        self.diagnostics.append(self.source.diagnostic(loc, message, prefer_key=key))

@@ -1,0 +1,177 @@
+"""Safe YAML loading that remembers where every key and value was written.
+
+Only plain data is built (mappings, lists, scalars) from the composed node graph, so no
+Python object is ever constructed from a tag. Oversized files, alias bombs, deep nesting
+and duplicate keys are rejected with a position before the data is built.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from bastidor.flow.diagnostics import Diagnostic, FlowValidationError, display_path
+
+MAX_FILE_BYTES = 1_000_000
+MAX_VALUES = 50_000
+MAX_DEPTH = 64
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_FLOAT_TAG = "tag:yaml.org,2002:float"
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+
+Loc = tuple[Any, ...]
+
+
+@dataclass(frozen=True)
+class Mark:
+    """A 1-based line and column, plus the scalar's quoting style (for precise columns)."""
+
+    line: int
+    column: int
+    style: str | None = None
+
+
+@dataclass
+class SourceMap:
+    """Positions of keys and values in one YAML file, addressed by their path in the data."""
+
+    file: str
+    values: dict[Loc, Mark] = field(default_factory=dict)
+    keys: dict[Loc, Mark] = field(default_factory=dict)
+
+    def at(self, loc: Loc, *, prefer_key: bool = False) -> Mark:
+        """The mark for `loc`, or for its nearest written parent when `loc` itself is absent."""
+        loc = tuple(loc)
+        while loc:
+            first, second = (self.keys, self.values) if prefer_key else (self.values, self.keys)
+            if loc in first:
+                return first[loc]
+            if loc in second:
+                return second[loc]
+            loc = loc[:-1]
+        return self.values.get((), Mark(1, 1))
+
+    def diagnostic(self, loc: Loc, message: str, *, prefer_key: bool = False, offset: int = 0) -> Diagnostic:
+        """A diagnostic at `loc`; `offset` moves right inside a single-line scalar."""
+        mark = self.at(loc, prefer_key=prefer_key)
+        quote = 1 if mark.style in ('"', "'") else 0
+        return Diagnostic(self.file, mark.line, mark.column + (offset + quote if offset else 0), message)
+
+
+@dataclass
+class YamlDocument:
+    """A loaded YAML file: its data, where each part was written, and the file's SHA-256."""
+
+    path: Path
+    data: Any
+    source: SourceMap
+    sha256: str
+    text: str
+
+
+def load_yaml(path: Path) -> YamlDocument:
+    """Load one YAML file safely, or raise FlowValidationError with file:line:column."""
+    shown = display_path(path)
+    raw = _read_bounded(path, shown)
+    text = _decode(raw, shown)
+    try:
+        node = yaml.compose(text, Loader=_Loader)
+    except yaml.MarkedYAMLError as exc:
+        raise FlowValidationError([_yaml_error(shown, exc)]) from None
+    except yaml.YAMLError as exc:
+        raise FlowValidationError([Diagnostic(shown, 1, 1, f"not valid YAML: {exc}")]) from None
+    source = SourceMap(shown)
+    data = _Builder(source).build(node) if node is not None else None
+    return YamlDocument(path, data, source, hashlib.sha256(raw).hexdigest(), text)
+
+
+def _read_bounded(path: Path, shown: str) -> bytes:
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise FlowValidationError([Diagnostic(
+                shown, 1, 1, f"file is {size:,} bytes; flows are limited to {MAX_FILE_BYTES:,} bytes: "
+                "split it into sub-flows")])
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise FlowValidationError([Diagnostic(shown, 1, 1, "file not found")]) from None
+    except IsADirectoryError:
+        raise FlowValidationError([Diagnostic(shown, 1, 1, "is a folder, not a YAML file")]) from None
+
+
+def _decode(raw: bytes, shown: str) -> str:
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise FlowValidationError([Diagnostic(
+            shown, line, 1, "file is not UTF-8 text: save it as UTF-8")]) from None
+
+
+def _yaml_error(shown: str, exc: yaml.MarkedYAMLError) -> Diagnostic:
+    mark = exc.problem_mark or exc.context_mark
+    line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+    problem = exc.problem or "not valid YAML"
+    context = f" ({exc.context})" if exc.context else ""
+    hint = ": check the indentation and quote values that contain ': ' or '#'" if "mapping" in problem else ""
+    return Diagnostic(shown, line, column, f"YAML syntax error: {problem}{context}{hint}")
+
+
+class _Builder:
+    """Builds plain data from a composed node graph under a value budget and a depth limit."""
+
+    def __init__(self, source: SourceMap):
+        self.source = source
+        self.budget = MAX_VALUES
+        self.scalars = yaml.constructor.SafeConstructor()
+
+    def build(self, node: yaml.Node, loc: Loc = (), depth: int = 0) -> Any:
+        self._spend(node, depth)
+        style = getattr(node, "style", None) if isinstance(node, yaml.ScalarNode) else None
+        self.source.values[loc] = Mark(node.start_mark.line + 1, node.start_mark.column + 1, style)
+        if isinstance(node, yaml.MappingNode):
+            return self._mapping(node, loc, depth)
+        if isinstance(node, yaml.SequenceNode):
+            return [self.build(child, loc + (i,), depth + 1) for i, child in enumerate(node.value)]
+        return self._scalar(node, loc)
+
+    def _spend(self, node: yaml.Node, depth: int) -> None:
+        self.budget -= 1
+        if self.budget < 0:
+            raise self._error(node, f"the document expands to more than {MAX_VALUES:,} values; "
+                              "YAML anchors and aliases (&, *) may be repeating data: write it out once")
+        if depth > MAX_DEPTH:
+            raise self._error(node, f"nesting is deeper than {MAX_DEPTH} levels")
+
+    def _mapping(self, node: yaml.MappingNode, loc: Loc, depth: int) -> dict:
+        result: dict = {}
+        for key_node, value_node in node.value:
+            if key_node.tag == _MERGE_TAG:
+                raise self._error(key_node, "merge keys (<<) are not supported: write the keys out")
+            key = self._scalar(key_node, loc) if isinstance(key_node, yaml.ScalarNode) else None
+            if not isinstance(key, (str, int)) or isinstance(key, bool):
+                raise self._error(key_node, "keys must be plain names")
+            if key in result:
+                raise self._error(key_node, f"duplicate key '{key}': each key may appear once here")
+            self.source.keys[loc + (key,)] = Mark(key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+            result[key] = self.build(value_node, loc + (key,), depth + 1)
+        return result
+
+    def _scalar(self, node: yaml.ScalarNode, loc: Loc) -> Any:
+        if node.tag == _FLOAT_TAG:
+            try:
+                return Decimal(node.value.replace("_", ""))
+            except InvalidOperation:
+                raise self._error(node, f"'{node.value}' is not a usable number") from None
+        if not node.tag.startswith("tag:yaml.org,2002:"):
+            raise self._error(node, f"custom YAML tags such as '{node.tag}' are not allowed")
+        return self.scalars.construct_object(node)
+
+    def _error(self, node: yaml.Node, message: str) -> FlowValidationError:
+        mark = node.start_mark
+        return FlowValidationError([Diagnostic(self.source.file, mark.line + 1, mark.column + 1, message)])

@@ -1,0 +1,176 @@
+"""`SqlRunStore`: the run store on SQLAlchemy Core. SQLite today; any SQLAlchemy URL works the same way.
+
+SQLite connections use WAL mode (readers never block the writer), a busy timeout (concurrent writers
+wait instead of failing) and foreign keys. Every call is one short transaction.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from dataclasses import asdict, fields
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+
+from bastidor.store.base import AmbiguousRunIdError, RunNotFoundError, RunStore, StoreError
+from bastidor.audit.canonical import to_jsonable
+from bastidor.store.records import ItemRecord, RunRecord, StepRecord
+from bastidor.store.schema import items, metadata, runs, steps
+
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+RUN_FIELDS = frozenset(field.name for field in fields(RunRecord))
+
+
+class SqlRunStore(RunStore):
+    """A `RunStore` on any SQLAlchemy database URL; creates its tables when it opens."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine = _create_engine(url)
+        try:
+            metadata.create_all(self.engine)
+        except SQLAlchemyError as error:
+            self.engine.dispose()
+            raise StoreError(f"Cannot open the run store at {url}: {_reason(error)}.") from error
+
+    def create_run(self, run: RunRecord) -> None:
+        """Add a new run; raise `StoreError` if a run with that id exists."""
+        try:
+            with self.engine.begin() as connection:
+                connection.execute(insert(runs).values(**asdict(run)))
+        except IntegrityError as error:
+            raise StoreError(f"A run with id {run.run_id} already exists; each run needs a new id.") from error
+
+    def update_run(self, run_id: str, **changes: Any) -> None:
+        """Set `changes` (RunRecord field names) on the run; raise `RunNotFoundError` if it does not exist."""
+        _check_run_fields(changes)
+        if not changes:
+            return
+        with self.engine.begin() as connection:
+            result = connection.execute(update(runs).where(runs.c.run_id == run_id).values(**changes))
+        if result.rowcount == 0:
+            raise RunNotFoundError(f"No run has the id {run_id}; nothing was updated.")
+
+    def add_step(self, step: StepRecord) -> None:
+        """Add one step; raise `StoreError` on a duplicate seq or an unknown run."""
+        try:
+            with self.engine.begin() as connection:
+                connection.execute(insert(steps).values(**asdict(step)))
+        except IntegrityError as error:
+            if not self._run_exists(step.run_id):
+                raise _unknown_run(step.run_id, f"step seq {step.seq}") from error
+            raise StoreError(f"Run {step.run_id} already has a step with seq {step.seq}; seqs are unique.") from error
+
+    def upsert_item(self, item: ItemRecord) -> None:
+        """Insert the item, or replace the stored one with the same run_id and item_ref, atomically."""
+        values = asdict(item)
+        dialect_insert = postgresql.insert if self.engine.dialect.name == "postgresql" else sqlite.insert
+        statement = dialect_insert(items).values(**values)
+        changes = {key: value for key, value in values.items() if key not in ("run_id", "item_ref")}
+        statement = statement.on_conflict_do_update(index_elements=["run_id", "item_ref"], set_=changes)
+        try:
+            with self.engine.begin() as connection:
+                connection.execute(statement)
+        except IntegrityError as error:
+            raise _unknown_run(item.run_id, f"item {item.item_ref}") from error
+
+    def get_run(self, run_id: str) -> RunRecord | None:
+        """Return the run with this id or unique id prefix, None if none; `AmbiguousRunIdError` if several."""
+        if not run_id:
+            return None
+        query = select(runs).where(runs.c.run_id.startswith(run_id, autoescape=True)).limit(11)
+        with self.engine.connect() as connection:
+            rows = connection.execute(query.order_by(runs.c.run_id)).mappings().all()
+        exact = [row for row in rows if row["run_id"] == run_id]
+        if exact or len(rows) == 1:
+            return RunRecord(**(exact or rows)[0])
+        if rows:
+            raise _ambiguous(run_id, [row["run_id"] for row in rows])
+        return None
+
+    def list_runs(self, limit: int = 50, flow: str | None = None, status: str | None = None) -> list[RunRecord]:
+        """Return up to `limit` runs, newest first, optionally only of one flow and/or one status."""
+        query = select(runs).order_by(runs.c.started_at.desc(), runs.c.run_id.desc()).limit(limit)
+        if flow is not None:
+            query = query.where(runs.c.flow_name == flow)
+        if status is not None:
+            query = query.where(runs.c.status == status)
+        with self.engine.connect() as connection:
+            return [RunRecord(**row) for row in connection.execute(query).mappings()]
+
+    def list_items(self, run_id: str) -> list[ItemRecord]:
+        """Return the items of a run in the order they started."""
+        query = select(items).where(items.c.run_id == run_id).order_by(items.c.started_at, items.c.item_ref)
+        with self.engine.connect() as connection:
+            return [ItemRecord(**row) for row in connection.execute(query).mappings()]
+
+    def list_steps(self, run_id: str) -> list[StepRecord]:
+        """Return the steps of a run ordered by seq."""
+        query = select(steps).where(steps.c.run_id == run_id).order_by(steps.c.seq)
+        with self.engine.connect() as connection:
+            return [StepRecord(**row) for row in connection.execute(query).mappings()]
+
+    def close(self) -> None:
+        """Release all pooled connections."""
+        self.engine.dispose()
+
+    def _run_exists(self, run_id: str) -> bool:
+        with self.engine.connect() as connection:
+            return connection.execute(select(runs.c.run_id).where(runs.c.run_id == run_id)).first() is not None
+
+
+def open_run_store(location: str | Path) -> RunStore:
+    """Open the run store at `location`: a file path (a SQLite file, parent folders created) or a URL."""
+    text = str(location)
+    if "://" in text:
+        return SqlRunStore(text)
+    path = Path(location).expanduser().resolve()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return SqlRunStore(f"sqlite:///{path}")
+
+
+def _create_engine(url: str) -> Engine:
+    engine = create_engine(url, json_serializer=_dumps_json)
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _configure_sqlite_connection)
+    return engine
+
+
+def _dumps_json(value: Any) -> str:
+    return json.dumps(to_jsonable(value), ensure_ascii=False)
+
+
+def _configure_sqlite_connection(dbapi_connection: Any, connection_record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.execute("PRAGMA journal_mode = WAL")
+    cursor.execute("PRAGMA foreign_keys = ON")
+    cursor.close()
+
+
+def _check_run_fields(changes: dict[str, Any]) -> None:
+    for name in changes:
+        if name not in RUN_FIELDS or name == "run_id":
+            close = difflib.get_close_matches(name, sorted(RUN_FIELDS - {"run_id"}), n=1)
+            hint = f" Did you mean {close[0]!r}?" if close else ""
+            raise ValueError(f"A run has no field {name!r} that can be updated.{hint}")
+
+
+def _ambiguous(prefix: str, matches: list[str]) -> AmbiguousRunIdError:
+    shown = ", ".join(matches[:10]) + (", ..." if len(matches) > 10 else "")
+    return AmbiguousRunIdError(
+        f"The run id prefix {prefix!r} matches several runs ({shown}); type more characters of the id."
+    )
+
+
+def _unknown_run(run_id: str, what: str) -> StoreError:
+    return StoreError(f"Cannot store {what}: no run has the id {run_id}. Create the run first.")
+
+
+def _reason(error: SQLAlchemyError) -> str:
+    original = getattr(error, "orig", None)
+    return str(original or error).splitlines()[0]

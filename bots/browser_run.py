@@ -1,0 +1,131 @@
+"""One run's browser context and page: screenshots, traces, dialogs and downloads."""
+
+from __future__ import annotations
+
+import hashlib
+from contextlib import suppress
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Literal
+
+from playwright.sync_api import BrowserContext, Dialog, Download, Locator, Page
+from playwright.sync_api import Error as PlaywrightError
+
+DialogAnswer = Literal["accept", "dismiss"]
+
+
+@dataclass(frozen=True)
+class FailureEvidence:
+    """What was saved when a run failed: a screenshot (with its SHA-256) and, if tracing, a trace."""
+
+    screenshot: Path | None
+    screenshot_sha256: str | None
+    trace: Path | None
+
+
+class BrowserRun:
+    """A fresh browser context and its page for one run, with the evidence and event handling a run needs.
+
+    Creating it opens the run's page and, when `tracing`, starts recording a trace.
+
+    Dialogs are answered by the current policy (dismiss unless `set_dialog_policy` says otherwise).
+    Downloads are saved into `downloads_dir` as they finish; their paths collect in `downloads`.
+    """
+
+    def __init__(self, context: BrowserContext, *, downloads_dir: Path, tracing: bool) -> None:
+        self.context = context
+        self.downloads_dir = downloads_dir
+        self.downloads: list[Path] = []
+        self.dialog_messages: list[str] = []
+        self._dialog_answer: DialogAnswer = "dismiss"
+        self._prompt_text: str | None = None
+        self._tracing = tracing
+        if tracing:
+            context.tracing.start(screenshots=True, snapshots=True)
+        context.on("page", self._watch_page)
+        self.page: Page = context.new_page()
+
+    @property
+    def last_dialog_message(self) -> str | None:
+        """The message of the most recent alert, confirm or prompt, or None if there was none."""
+        return self.dialog_messages[-1] if self.dialog_messages else None
+
+    @property
+    def tracing(self) -> bool:
+        """True while a trace is being recorded and has not been saved yet."""
+        return self._tracing
+
+    def set_dialog_policy(self, answer: DialogAnswer, prompt_text: str | None = None) -> None:
+        """Answer the next dialogs with `answer`; prompts that are accepted receive `prompt_text`."""
+        if answer not in ("accept", "dismiss"):
+            raise ValueError(f'dialog answer must be "accept" or "dismiss", not {answer!r}')
+        self._dialog_answer = answer
+        self._prompt_text = prompt_text
+
+    def screenshot(self, path: str | Path, *, mask: Iterable[Locator] = ()) -> str:
+        """Save a full-page PNG to `path`, covering `mask` elements, and return its SHA-256 hex digest."""
+        target = Path(path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        image = self.page.screenshot(path=target, full_page=True, mask=list(mask), type="png")
+        return hashlib.sha256(image).hexdigest()
+
+    def save_trace(self, path: str | Path) -> Path:
+        """Stop tracing and write the trace zip to `path` (open it with `playwright show-trace`)."""
+        if not self._tracing:
+            raise RuntimeError("this run is not recording a trace; turn on trace_on_failure in the bot settings")
+        target = Path(path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        self._tracing = False
+        self.context.tracing.stop(path=target)
+        return target
+
+    def capture_failure(self, directory: str | Path, *, mask: Iterable[Locator] = ()) -> FailureEvidence:
+        """Save a screenshot (and the trace, if recording) into `directory`; missing parts stay None.
+
+        Never raises for a browser that is already gone: a crash leaves nothing to photograph.
+        """
+        folder = Path(directory)
+        shot, digest, trace = None, None, None
+        with suppress(PlaywrightError):
+            digest = self.screenshot(folder / "failure.png", mask=mask)
+            shot = folder / "failure.png"
+        if self._tracing:
+            with suppress(PlaywrightError):
+                trace = self.save_trace(folder / "trace.zip")
+        return FailureEvidence(shot, digest, trace)
+
+    def close(self) -> None:
+        """Discard an unsaved trace and close the context; safe when the browser is already gone."""
+        if self._tracing:
+            self._tracing = False
+            with suppress(PlaywrightError):
+                self.context.tracing.stop()
+        with suppress(PlaywrightError):
+            self.context.close()
+
+    def _watch_page(self, page: Page) -> None:
+        page.on("dialog", self._answer_dialog)
+        page.on("download", self._save_download)
+
+    def _answer_dialog(self, dialog: Dialog) -> None:
+        self.dialog_messages.append(dialog.message)
+        with suppress(PlaywrightError):
+            if self._dialog_answer == "accept":
+                dialog.accept(*([self._prompt_text] if self._prompt_text is not None else []))
+            else:
+                dialog.dismiss()
+
+    def _save_download(self, download: Download) -> None:
+        target = _free_path(self.downloads_dir / Path(download.suggested_filename).name)
+        with suppress(PlaywrightError):  # a cancelled or failed download is simply not listed
+            download.save_as(target)
+            self.downloads.append(target)
+
+
+def _free_path(wanted: Path) -> Path:
+    """`wanted`, or `name (1).ext`, `name (2).ext`... if a file of that name is already there."""
+    candidate, number = wanted, 1
+    while candidate.exists():
+        candidate = wanted.with_name(f"{wanted.stem} ({number}){wanted.suffix}")
+        number += 1
+    return candidate

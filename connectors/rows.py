@@ -1,0 +1,87 @@
+"""Rows read from files, header checks and column choices shared by the Excel and CSV connectors."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
+
+
+class SourceRow(dict):
+    """One data row keyed by the header's column names, remembering where it came from.
+
+    Attributes:
+        row_number: the 1-based row (Excel) or line (CSV) the row starts on.
+        source: the file the row was read from, as a string.
+    """
+
+    def __init__(self, values: Mapping[str, Any], *, row_number: int, source: str) -> None:
+        super().__init__(values)
+        self.row_number = row_number
+        self.source = source
+
+    def __repr__(self) -> str:
+        return f"SourceRow({dict.__repr__(self)}, row_number={self.row_number}, source={self.source!r})"
+
+    def __reduce__(self):
+        return (_rebuild_row, (dict(self), self.row_number, self.source))
+
+
+def _rebuild_row(values: dict, row_number: int, source: str) -> SourceRow:
+    """Recreate a SourceRow (used by pickle and copy)."""
+    return SourceRow(values, row_number=row_number, source=source)
+
+
+def is_blank(value: Any) -> bool:
+    """True for a value that carries no data: None or text made only of spaces."""
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def header_problem(names: Sequence[str]) -> tuple[int, str] | None:
+    """Find the first blank or repeated column name; return (0-based index, message) or None."""
+    first_seen: dict[str, int] = {}
+    for index, name in enumerate(names):
+        if not name:
+            return index, "blank column name; give every column a name in the header"
+        if name in first_seen:
+            return index, f"duplicate column name '{name}'; rename one of the columns"
+        first_seen[name] = index
+    return None
+
+
+def header_name(value: Any) -> str:
+    """Turn a header cell's value into a column name: text, stripped; blank becomes ''."""
+    return "" if value is None else str(value).strip()
+
+
+def trim_trailing_blanks(names: list[str]) -> list[str]:
+    """Drop unnamed columns at the right end of a header (formatting left over, not data)."""
+    end = len(names)
+    while end and not names[end - 1]:
+        end -= 1
+    return names[:end]
+
+
+def columns_for(rows: Iterable[Mapping[str, Any]], start: Sequence[str] = ()) -> list[str]:
+    """Column names in order: those in ``start`` first, then each new key as rows introduce it."""
+    columns = list(start)
+    known = set(columns)
+    for row in rows:
+        for key in row:
+            if key not in known:
+                known.add(key)
+                columns.append(key)
+    return columns
+
+
+def looks_like_formula(text: str) -> bool:
+    """True when a spreadsheet could run ``text`` as a formula (it starts with = + - @ tab or CR).
+
+    Plain signed numbers such as ``-12.5`` are data, not formulas, and are left alone.
+    """
+    if not text.startswith(FORMULA_TRIGGERS):
+        return False
+    return not _PLAIN_NUMBER.fullmatch(text)
