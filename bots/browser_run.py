@@ -26,7 +26,9 @@ class FailureEvidence:
 class BrowserRun:
     """A fresh browser context and its page for one run, with the evidence and event handling a run needs.
 
-    Creating it opens the run's page and, when `tracing`, starts recording a trace.
+    Creating it opens the run's page and, when `tracing`, starts recording a trace of actions and DOM
+    snapshots. Screencast frames are left out on purpose: they are images, so secret values typed into
+    the page could not be scrubbed from them the way text entries can.
 
     Dialogs are answered by the current policy (dismiss unless `set_dialog_policy` says otherwise).
     Downloads are saved into `downloads_dir` as they finish; their paths collect in `downloads`.
@@ -41,7 +43,7 @@ class BrowserRun:
         self._prompt_text: str | None = None
         self._tracing = tracing
         if tracing:
-            context.tracing.start(screenshots=True, snapshots=True)
+            context.tracing.start(screenshots=False, snapshots=True)
         context.on("page", self._watch_page)
         self.page: Page = context.new_page()
 

@@ -100,7 +100,8 @@ class _SheetReader:
     def rows(self, worksheet: Any, header_row: int, max_rows: int | None) -> Iterator[SourceRow]:
         """Yield the data rows below the header, skipping empty ones."""
         worksheet.reset_dimensions()  # a wrong <dimension> tag must not cut rows off
-        numbered = enumerate(worksheet.iter_rows(min_row=header_row), start=header_row)
+        cells_by_row = worksheet.iter_rows(min_row=header_row, values_only=not self.reject_formulas)
+        numbered = enumerate(cells_by_row, start=header_row)
         _, header_cells = next(numbered, (header_row, ()))
         columns = self._header(header_cells, header_row)
         count = 0
@@ -145,16 +146,20 @@ class _SheetReader:
                 )
         return values[:width] + [None] * (width - len(values))
 
-    def _raw_values(self, cells: Sequence[Any], row: int) -> list[Any]:
-        """Cell values as openpyxl gives them, refusing formulas when asked to."""
-        if self.reject_formulas:
-            for index, cell in enumerate(cells):
-                if getattr(cell, "data_type", None) == "f":
-                    raise self._error(
-                        "this cell holds a formula; save the sheet with values only or use formulas: cached",
-                        row=row,
-                        column=index + 1,
-                    )
+    def _raw_values(self, cells: Sequence[Any], row: int) -> Sequence[Any]:
+        """Cell values as openpyxl gives them, refusing formulas when asked to.
+
+        Rows arrive as plain values, or as cells (which know their type) when formulas are rejected.
+        """
+        if not self.reject_formulas:
+            return cells
+        for index, cell in enumerate(cells):
+            if getattr(cell, "data_type", None) == "f":
+                raise self._error(
+                    "this cell holds a formula; save the sheet with values only or use formulas: cached",
+                    row=row,
+                    column=index + 1,
+                )
         return [cell.value for cell in cells]
 
     def _error(self, message: str, *, row: int, column: int | None = None) -> ConnectorError:

@@ -20,15 +20,15 @@ def register(commands) -> None:
 
 def verify_command(args) -> int:
     """Exit 0 when the log verifies; 1 with the exact record named when it does not."""
-    path = Path(args.run)
+    path, expected = Path(args.run), None
     if not path.is_file():
         run = find_run(open_store(home_dir(args)), args.run)
         if run is None:
             return 2
-        path = Path(run.audit_path)
+        path, expected = Path(run.audit_path), run.audit_last_hash
     if not path.is_file():
         error_out(f"audit log not found: {path}")
         return 2
-    result = verify_audit_log(path)
+    result = verify_audit_log(path, expected_last_hash=expected)
     print(format_result(result))
     return 0 if result.ok else 1

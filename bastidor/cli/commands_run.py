@@ -43,21 +43,27 @@ def run_command(args) -> int:
     except InputError as error:
         error_out(str(error))
         return 2
-    return execute_and_report(flow, options)
+    return exit_code(execute_and_report(flow, options))
 
 
-def execute_and_report(flow, options: RunOptions) -> int:
-    """Run a loaded flow, write its HTML report, print the summary; returns the exit code."""
+def exit_code(result: RunResult | None) -> int:
+    """0 succeeded, 1 failed (a step or an item), 2 not started (bad input or secrets), 3 crashed."""
+    return 2 if result is None else EXIT_CODES.get(result.status, 1)
+
+
+def execute_and_report(flow, options: RunOptions) -> RunResult | None:
+    """Run a loaded flow, write its HTML report and print the summary; None when it could not start."""
     store = open_store_for(options)
     try:
         result = run_flow(flow, options, store)
     except (InputError, SecretsError) as error:
         error_out(str(error))
-        return 2
+        return None
     report = write_report(store, result)
-    store.close()
+    if options.store is None:
+        store.close()
     print_summary(result, report)
-    return EXIT_CODES.get(result.status, 1)
+    return result
 
 
 def open_store_for(options: RunOptions):

@@ -6,6 +6,8 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
+from bastidor.audit import SecretMasker
+from bastidor.executor.evidence import scrub_trace
 from bastidor.flow.model import BotSpec
 
 
@@ -58,14 +60,16 @@ class BrowserHolder:
             return None
         return name, digest
 
-    def close(self, failed: bool) -> Path | None:
-        """Close the context (saving a trace when the run failed and traces are on) and, if ours, the bot."""
+    def close(self, failed: bool, masker: SecretMasker) -> Path | None:
+        """Close the context (saving a scrubbed trace when the run failed and traces are on) and the bot."""
         trace = None
         if self._run is not None and failed and self.spec.trace_on_failure:
             trace = self.run_dir / "trace.zip"
             try:
                 self._run.save_trace(trace)
-            except Exception:
+                scrub_trace(trace, masker)
+            except Exception:  # no usable trace; never keep an unscrubbed one
+                trace.unlink(missing_ok=True)
                 trace = None
         self._run = None
         self._stack.close()

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
-from bastidor.audit import AuditLog, SecretMasker
+from bastidor.audit import AuditLog, AuditWriteError, SecretMasker
 from bastidor.executor.browser import BrowserHolder
 from bastidor.executor.context import Scope
 from bastidor.executor.engine import run_block
@@ -93,9 +93,9 @@ def _all_secret_names(flow: Flow) -> list[str]:
 
 def _execute(state: RunState, inputs: dict[str, Any]) -> RunResult:
     started = utc_now()
-    _start(state, inputs, started)
     error: BaseException | None = None
     try:
+        _start(state, inputs, started)
         run_block(state, Scope(state.flow, dict(inputs)), state.flow.steps, "")
     except Exception as exc:  # recorded as the run's outcome below; never a traceback for the analyst
         error = exc.cause if isinstance(exc, RunStopped) else exc
@@ -106,6 +106,7 @@ def _execute(state: RunState, inputs: dict[str, Any]) -> RunResult:
 
 def _start(state: RunState, inputs: dict[str, Any], started: dt.datetime) -> None:
     masked_inputs = state.masker.mask(inputs)
+    state.progress.start(state)
     state.store.create_run(RunRecord(
         run_id=state.run_id, flow_name=state.flow.name, flow_path=str(state.flow.path),
         flow_sha256=state.flow.sha256, status="running", started_at=started, ended_at=None,
@@ -114,7 +115,6 @@ def _start(state: RunState, inputs: dict[str, Any], started: dt.datetime) -> Non
     state.audit.event("run.started", inputs=masked_inputs, flow_file=state.flow.file,
                       flow_version=str(state.flow.header.version), host=socket.gethostname(),
                       user=_user(), pid=os.getpid())
-    state.progress.start(state)
 
 
 def _finish(state: RunState, started: dt.datetime, error: BaseException | None) -> RunResult:
@@ -122,21 +122,29 @@ def _finish(state: RunState, started: dt.datetime, error: BaseException | None) 
     status = _status(error, counters.items_failed)
     error_text = state.masker.mask_text(describe_error(error)) if error is not None else None
     try:
-        state.browser.close(failed=status != "succeeded")
+        state.browser.close(failed=status != "succeeded", masker=state.masker)
     except Exception as exc:  # a browser that will not close must not hide the run's outcome
         error_text = error_text or state.masker.mask_text(describe_error(exc))
     ended = utc_now()
     duration = (ended - started).total_seconds()
-    state.audit.event("run.finished", status=status, items_total=counters.items_total,
-                      items_succeeded=counters.items_succeeded, items_failed=counters.items_failed,
-                      duration_s=round(duration, 3), error=error_text, records=state.audit.count + 1)
-    state.audit.close()
+    try:
+        _close_audit(state, status, duration, error_text)
+    except AuditWriteError as exc:  # fail closed: the run is recorded as crashed, never as clean
+        status, error_text = "crashed", state.masker.mask_text(str(exc))
     state.store.update_run(state.run_id, status=status, ended_at=ended, items_total=counters.items_total,
                            items_succeeded=counters.items_succeeded, items_failed=counters.items_failed,
-                           error=error_text)
+                           error=error_text, audit_last_hash=state.audit.last_hash)
     return RunResult(state.run_id, status, state.flow.name, counters.items_total, counters.items_succeeded,
                      counters.items_failed, list(counters.failures), duration, state.run_dir,
                      state.audit.path, error_text)
+
+
+def _close_audit(state: RunState, status: str, duration: float, error_text: str | None) -> None:
+    counters = state.counters
+    state.audit.event("run.finished", status=status, items_total=counters.items_total,
+                      items_succeeded=counters.items_succeeded, items_failed=counters.items_failed,
+                      duration_s=round(duration, 3), error=error_text)
+    state.audit.close()
 
 
 def _status(error: BaseException | None, items_failed: int) -> str:

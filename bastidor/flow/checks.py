@@ -41,11 +41,16 @@ class _NameChecker:
         return scope
 
     def _check_templates(self, node: Any, scope: set[str], inner: set[str]) -> None:
-        """A loop's variable is visible in its own settings (e.g. item_ref), except in the list itself."""
+        """A loop's variable is visible in its own settings (e.g. item_ref), except in the list itself.
+        A key that is itself a variable the step sets (as in `set`) is visible to the keys after it."""
+        defined = node.spec.defined_names(node.params)
+        inner = set(inner)
         for key, value in node.written.items():
             names = scope if key == node.spec.shorthand else inner
             for loc, text in _strings(value, node.param_locs[key]):
                 self._check_text(text, loc, names)
+            if key in defined:
+                inner.add(key)
 
     def _check_text(self, text: str, loc: Loc, scope: set[str]) -> None:
         try:

@@ -26,7 +26,7 @@ def write_run_report(store: RunStore, run_id: str, output: Path) -> Path:
     html = _env.get_template("report.html").render(
         run=run, items=store.list_items(run.run_id), tree=build_step_tree(steps),
         screenshots={s.screenshot: _embed(run_dir / s.screenshot) for s in steps if s.screenshot},
-        verification=_verification(Path(run.audit_path)), generated=dt.datetime.now(dt.timezone.utc),
+        verification=_verification(Path(run.audit_path), run.audit_last_hash), generated=dt.datetime.now(dt.timezone.utc),
         counts=_counts(steps))
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(html, encoding="utf-8")
@@ -39,10 +39,10 @@ def _embed(path: Path) -> str | None:
     return "data:image/png;base64," + base64.b64encode(path.read_bytes()).decode("ascii")
 
 
-def _verification(path: Path) -> str:
+def _verification(path: Path, expected_last_hash: str | None) -> str:
     if not path.is_file():
         return "audit log missing"
-    result = verify_audit_log(path)
+    result = verify_audit_log(path, expected_last_hash=expected_last_hash)
     if result.ok:
         return f"verified: {result.records} records, hash chain intact"
     return f"NOT VERIFIED: {result.first_problem.message}"

@@ -1,0 +1,103 @@
+"""Shared fixtures: one real Chromium bot and one demo portal per test session, and a flow runner."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+PORTAL_USER = "analyst"
+PORTAL_PASSWORD = "portal-pw-7c1e9a"
+
+
+@pytest.fixture(scope="session")
+def repo_root() -> Path:
+    """The repository's root folder."""
+    return REPO
+
+
+@pytest.fixture(scope="session")
+def bot():
+    """One real Chromium bot shared by the browser tests (each run still gets a fresh context)."""
+    from bastidor.bots.session import Bot, BotSettings
+
+    with Bot(BotSettings()) as shared:
+        yield shared
+
+
+@pytest.fixture(scope="session")
+def portal(tmp_path_factory):
+    """The bundled demo portal, served on 127.0.0.1 for the whole session."""
+    from bastidor.demo_portal import PortalSettings, start_portal
+
+    db = tmp_path_factory.mktemp("portal") / "portal.db"
+    with start_portal(PortalSettings(password=PORTAL_PASSWORD, db_path=db, seed=7)) as running:
+        yield running
+
+
+@pytest.fixture
+def fresh_portal(portal):
+    """The demo portal with its stock re-seeded, no orders, and the chaos switches off."""
+    with httpx.Client(base_url=portal.url) as client:
+        client.post("/api/reset").raise_for_status()
+        client.post("/api/chaos", json={"delay_ms_max": 0, "failure_rate": 0.0}).raise_for_status()
+    return portal
+
+
+@dataclass
+class FlowRun:
+    """A finished run and the store it was recorded in."""
+
+    result: Any
+    store: Any
+
+    @property
+    def audit_text(self) -> str:
+        """The run's audit log as text."""
+        return Path(self.result.audit_path).read_text(encoding="utf-8")
+
+    def items(self) -> dict[str, Any]:
+        """The run's items by reference."""
+        return {item.item_ref: item for item in self.store.list_items(self.result.run_id)}
+
+    def steps(self) -> list[Any]:
+        """The run's step records in order."""
+        return self.store.list_steps(self.result.run_id)
+
+
+@pytest.fixture
+def run_flow_file(tmp_path, request):
+    """Run a flow file for real and return a FlowRun; browser flows share the session's bot."""
+    from bastidor.executor.run import RunOptions, run_flow
+    from bastidor.flow.loader import load_flow
+    from bastidor.secrets import default_secrets
+    from bastidor.store import open_run_store
+
+    store = open_run_store(tmp_path / "runs.db")
+
+    def run(path: Path | str, *, inputs: dict | None = None, secrets: dict | None = None,
+            base_url: str | None = None, **options) -> FlowRun:
+        flow = load_flow(path)
+        shared_bot = request.getfixturevalue("bot") if flow.needs_browser() else None
+        values = {"PORTAL_USER": PORTAL_USER, "PORTAL_PASSWORD": PORTAL_PASSWORD, **(secrets or {})}
+        result = run_flow(flow, RunOptions(home=tmp_path / "home", inputs=inputs or {}, base_url=base_url,
+                                           bot=shared_bot, secrets=default_secrets(extra=values),
+                                           sleep=lambda seconds: None, **options), store)
+        return FlowRun(result, store)
+
+    yield run
+    store.close()
+
+
+@pytest.fixture(autouse=True)
+def _no_secret_env(monkeypatch):
+    """Tests never pick up secrets from the developer's environment or secrets file."""
+    for key in list(os.environ):
+        if key.startswith("BASTIDOR_SECRET"):
+            monkeypatch.delenv(key)
+    monkeypatch.setenv("BASTIDOR_SECRETS_FILE", os.devnull)
