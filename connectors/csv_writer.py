@@ -15,7 +15,7 @@ from typing import IO, Any
 from .atomic import atomic_write
 from .csv_sniff import SNIFF_CHARS, sniff_delimiter
 from .errors import ConnectorError
-from .rows import columns_for, header_name, header_problem, looks_like_formula, trim_trailing_blanks
+from .rows import header_name, header_problem, looks_like_formula, rows_and_columns, trim_trailing_blanks
 
 WRITE_MODES = ("replace", "append")
 _CHUNK = 1024 * 1024
@@ -45,11 +45,7 @@ def write_csv_rows(
         raise ValueError(f"delimiter must be a single character, not {delimiter!r}")
     codecs.lookup(encoding)
     source = os.fspath(path)
-    rows = [{str(key): value for key, value in row.items()} for row in rows]
-    wanted = [str(name).strip() for name in columns] if columns is not None else columns_for(rows)
-    problem = header_problem(wanted)
-    if problem is not None:
-        raise ValueError(f"columns: column {problem[0] + 1}: {problem[1]}")
+    rows, wanted = rows_and_columns(rows, columns)
     existing = _ExistingCsv.load(source, encoding, delimiter) if mode == "append" else None
     try:
         with atomic_write(source, "wb") as raw:
@@ -140,7 +136,7 @@ class _ExistingCsv:
             raise ConnectorError(source, f"the file cannot be opened: {exc.strerror or exc}") from None
         if not head:
             return None
-        text = _CheckedDecoder(source, _reading_encoding(encoding)).decode(head)
+        text = _CheckedDecoder(source, encoding).decode(head)
         newline = text.find("\n")
         return cls(source, encoding, delimiter, text if newline < 0 else text[: newline + 1])
 
@@ -183,11 +179,18 @@ class _ExistingCsv:
     def _widened(self, header: list[str]) -> Iterator[list[str]]:
         """The new header, then every old record padded with empty values for the new columns."""
         yield [_plain_text(name) for name in header]
-        with open(self.source, encoding=_reading_encoding(self.encoding), newline="") as old:
-            records = csv.reader(old, delimiter=self.delimiter)
-            next(records, None)
-            for record in records:
-                yield record + [""] * (len(header) - len(record)) if record else record
+        try:
+            with open(self.source, encoding=_reading_encoding(self.encoding), newline="") as old:
+                records = csv.reader(old, delimiter=self.delimiter)
+                next(records, None)
+                for record in records:
+                    yield record + [""] * (len(header) - len(record)) if record else record
+        except (UnicodeDecodeError, csv.Error) as exc:
+            raise ConnectorError(
+                self.source,
+                f"the existing rows cannot be read to add the new columns ({type(exc).__name__}); "
+                "check the file's encoding and quotes",
+            ) from None
 
 
 class _CheckedDecoder:
@@ -196,7 +199,7 @@ class _CheckedDecoder:
     def __init__(self, source: str, encoding: str) -> None:
         self.source = source
         self.encoding = encoding
-        self.decoder = codecs.getincrementaldecoder(encoding)()
+        self.decoder = codecs.getincrementaldecoder(_reading_encoding(encoding))()
 
     def decode(self, data: bytes, final: bool = False) -> str:
         """Decode ``data``, or explain that the file is not in the encoding asked for."""

@@ -14,7 +14,7 @@ from openpyxl.utils import get_column_letter
 from .atomic import atomic_write
 from .errors import ConnectorError
 from .excel_files import MACRO_SUFFIXES, load_workbook_from, open_workbook_file
-from .rows import columns_for, header_name, header_problem, looks_like_formula, trim_trailing_blanks
+from .rows import header_name, header_problem, looks_like_formula, rows_and_columns, trim_trailing_blanks
 
 WRITE_MODES = ("replace", "append")
 EXCEL_MAX_ROWS = 1_048_576
@@ -42,22 +42,12 @@ def write_excel_rows(
     if mode not in WRITE_MODES:
         raise ValueError(f"mode must be 'replace' or 'append', not {mode!r}")
     source = os.fspath(path)
-    rows = [{str(key): value for key, value in row.items()} for row in rows]
-    wanted = [str(name) for name in columns] if columns is not None else columns_for(rows)
-    _check_new_names(wanted)
+    rows, wanted = rows_and_columns(rows, columns)
     workbook = _open_or_create(source)
     worksheet = _target_sheet(workbook, sheet, mode)
     _SheetWriter(source, worksheet).write(rows, wanted)
     _save(source, workbook)
     return len(rows)
-
-
-def _check_new_names(names: Sequence[str]) -> None:
-    """Refuse column names that would make the written header unreadable."""
-    problem = header_problem([name.strip() for name in names])
-    if problem is not None:
-        index, message = problem
-        raise ValueError(f"columns: column {index + 1}: {message}")
 
 
 def _open_or_create(source: str) -> Any:
@@ -119,12 +109,12 @@ class _SheetWriter:
         """Extend the header with new names, then write each row under the last used row."""
         header = self._existing_header()
         for name in wanted:
-            if name.strip() not in header:
-                header.append(name.strip())
-                self._put(self.worksheet.cell(1, len(header)), name.strip(), "the header")
+            if name not in header:
+                header.append(name)
+                self._put(self.worksheet.cell(1, len(header)), name, "the header")
         first = max(self._last_used_row(), 1) + 1
         self._check_size(first + len(rows) - 1, len(header))
-        positions = {name: header.index(name.strip()) + 1 for name in wanted}
+        positions = {name: header.index(name) + 1 for name in wanted}
         for offset, row in enumerate(rows):
             for name, column in positions.items():
                 value = row.get(name)
@@ -165,7 +155,8 @@ class _SheetWriter:
             self._put_text(cell, value, what)
             return
         if isinstance(value, (float, Decimal)) and not math.isfinite(value):
-            raise self._cell_error(f"the value for {what} is not a finite number; Excel cannot store it", cell)
+            message = f"the value for {what} is not a finite number; Excel cannot store it"
+            raise self._cell_error(message, cell)
         try:
             cell.value = value
         except Exception:
@@ -178,7 +169,8 @@ class _SheetWriter:
     def _put_text(self, cell: Any, text: str, what: str) -> None:
         """Store text as a literal string cell, marked so Excel keeps it text when edited."""
         if len(text) > EXCEL_MAX_TEXT:
-            raise self._cell_error(f"the text for {what} is longer than Excel's {EXCEL_MAX_TEXT:,} characters", cell)
+            message = f"the text for {what} is longer than Excel's {EXCEL_MAX_TEXT:,} characters"
+            raise self._cell_error(message, cell)
         try:
             cell.value = text
         except Exception:

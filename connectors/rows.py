@@ -77,6 +77,22 @@ def columns_for(rows: Iterable[Mapping[str, Any]], start: Sequence[str] = ()) ->
     return columns
 
 
+def rows_and_columns(
+    rows: Iterable[Mapping[Any, Any]], columns: Sequence[Any] | None
+) -> tuple[list[dict[str, Any]], list[str]]:
+    """Prepare rows for writing: keys as stripped text, plus the checked list of columns to write.
+
+    ``columns`` picks and orders the columns; when None every key is used in first-seen order.
+    Raises ValueError for a blank or repeated column name.
+    """
+    prepared = [{str(key).strip(): value for key, value in row.items()} for row in rows]
+    wanted = [str(name).strip() for name in columns] if columns is not None else columns_for(prepared)
+    problem = header_problem(wanted)
+    if problem is not None:
+        raise ValueError(f"columns: column {problem[0] + 1}: {problem[1]}")
+    return prepared, wanted
+
+
 def looks_like_formula(text: str) -> bool:
     """True when a spreadsheet could run ``text`` as a formula (it starts with = + - @ tab or CR).
 

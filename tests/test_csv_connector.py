@@ -63,7 +63,10 @@ def test_short_row_is_an_error_but_trailing_empty_separators_are_fine(tmp_path: 
 
 @pytest.mark.parametrize(
     ("header", "reason"),
-    [("Order,Qty,Qty", "header column 3: duplicate column name 'Qty'"), ("Order,,Qty", "header column 2: blank")],
+    [
+        ("Order,Qty,Qty", "header column 3: duplicate column name 'Qty'"),
+        ("Order,,Qty", "header column 2: blank column name"),
+    ],
 )
 def test_bad_header_is_reported_on_line_one(tmp_path: Path, header: str, reason: str) -> None:
     path = write_text(tmp_path / "orders.csv", header + "\n1,2,3\n")
@@ -121,6 +124,12 @@ def test_written_values_are_plain_and_formula_text_is_quoted(tmp_path: Path) -> 
     )
 
 
+def test_columns_option_picks_and_orders_the_columns(tmp_path: Path) -> None:
+    path = tmp_path / "out.csv"
+    write_csv_rows(path, [{"Id": 1, "Secret": "x", "Name": "Ana"}], columns=["Name", "Id"])
+    assert path.read_bytes() == b"Name,Id\r\nAna,1\r\n"
+
+
 def test_append_keeps_existing_bytes_and_adds_rows(tmp_path: Path) -> None:
     path = write_text(tmp_path / "log.csv", "Order;Status\nA-1;done\nA-2;\"failed; retried\"")
     before = path.read_bytes()
@@ -160,7 +169,9 @@ def test_append_in_another_encoding_is_refused_before_writing(tmp_path: Path) ->
     assert sorted(p.name for p in tmp_path.iterdir()) == ["log.csv"]
 
 
-def test_failed_append_leaves_the_file_byte_identical(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_failed_append_leaves_the_file_byte_identical(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     path = write_text(tmp_path / "log.csv", "Order,Status\nA-1,done\n")
     before = path.read_bytes()
 

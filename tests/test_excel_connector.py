@@ -34,14 +34,13 @@ def open_fds_to(path: Path) -> int:
     return sum(1 for fd in fd_dir.iterdir() if os.path.realpath(fd) == target)
 
 
-def add_cached_value(path: Path, formula: str, cached: str) -> None:
-    """Give a formula cell the cached result Excel would have saved (openpyxl never writes one)."""
+def edit_first_sheet_xml(path: Path, old: str, new: str) -> None:
+    """Replace ``old`` with ``new`` in the first worksheet's XML, as another program might have saved it."""
     with zipfile.ZipFile(path) as original:
         parts = {name: original.read(name) for name in original.namelist()}
     sheet_xml = parts["xl/worksheets/sheet1.xml"].decode()
-    parts["xl/worksheets/sheet1.xml"] = sheet_xml.replace(
-        f"<f>{formula}</f><v />", f"<f>{formula}</f><v>{cached}</v>"
-    ).encode()
+    assert old in sheet_xml
+    parts["xl/worksheets/sheet1.xml"] = sheet_xml.replace(old, new).encode()
     with zipfile.ZipFile(path, "w") as rewritten:
         for name, data in parts.items():
             rewritten.writestr(name, data)
@@ -109,9 +108,16 @@ def test_bad_header_error_names_the_cell(tmp_path: Path, header: list, cell: str
 
 
 def test_header_row_option_skips_a_title_above_the_table(tmp_path: Path) -> None:
-    path = make_workbook(tmp_path / "report.xlsx", {"R": [["Monthly report"], [], ["Id", "Total"], [7, 1.25]]})
+    sheets = {"R": [["Monthly report"], [], ["Id", "Total"], [7, 1.25]]}
+    path = make_workbook(tmp_path / "report.xlsx", sheets)
     rows = list(read_excel_rows(path, header_row=3))
     assert rows == [{"Id": 7, "Total": Decimal("1.25")}] and rows[0].row_number == 4
+
+
+def test_rows_past_a_wrong_dimension_tag_are_still_read(tmp_path: Path) -> None:
+    path = make_workbook(tmp_path / "export.xlsx", {"Export": [["Id"], [1], [2], [3]]})
+    edit_first_sheet_xml(path, '<dimension ref="A1:A4" />', '<dimension ref="A1:A2" />')
+    assert [row["Id"] for row in read_excel_rows(path)] == [1, 2, 3]
 
 
 def test_value_under_an_unnamed_column_is_reported(tmp_path: Path) -> None:
@@ -128,7 +134,7 @@ def test_more_rows_than_max_rows_is_refused(orders: Path) -> None:
 
 def test_formulas_cached_gives_last_calculated_value_and_reject_names_the_cell(tmp_path: Path) -> None:
     path = make_workbook(tmp_path / "calc.xlsx", {"Calc": [["Qty", "Double"], [5, "=A2*2"]]})
-    add_cached_value(path, "A2*2", "10")
+    edit_first_sheet_xml(path, "<f>A2*2</f><v />", "<f>A2*2</f><v>10</v>")  # as Excel saves it
     assert list(read_excel_rows(path)) == [{"Qty": 5, "Double": 10}]
     with pytest.raises(ConnectorError) as caught:
         list(read_excel_rows(path, formulas="reject"))
@@ -143,7 +149,7 @@ def test_formulas_cached_gives_last_calculated_value_and_reject_names_the_cell(t
     [
         (b"PK\x03\x04 truncated zip", "the file is damaged or is not a valid .xlsx workbook"),
         (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1 old xls", "old-style .xls workbook"),
-        (b"Id,Qty\n1,2\n", "not an Excel .xlsx workbook; for a text file with separators use the CSV connector"),
+        (b"Id,Qty\n1,2\n", "not an Excel .xlsx workbook; for a text file with separators use the CSV"),
     ],
 )
 def test_unreadable_file_gets_a_plain_message(tmp_path: Path, content: bytes, expected: str) -> None:
@@ -215,7 +221,8 @@ def test_replace_rewrites_the_sheet_and_keeps_the_others(orders: Path) -> None:
 
 
 def test_append_adds_rows_under_existing_ones_and_keeps_other_sheets(orders: Path) -> None:
-    written = write_excel_rows(orders, [{"Order": "A-3", "Qty": 7, "Price": Decimal("9.99")}], sheet="Orders", mode="append")
+    new_row = {"Order": "A-3", "Qty": 7, "Price": Decimal("9.99")}
+    written = write_excel_rows(orders, [new_row], sheet="Orders", mode="append")
     rows = list(read_excel_rows(orders, sheet="Orders"))
     assert written == 1
     assert [row["Order"] for row in rows] == ["A-1", "A-2", "A-3"]
@@ -248,13 +255,17 @@ def test_formula_like_text_is_written_as_literal_text(tmp_path: Path, text: str)
 def test_value_excel_cannot_hold_is_named_and_the_file_is_untouched(orders: Path) -> None:
     before = orders.read_bytes()
     with pytest.raises(ConnectorError) as caught:
-        write_excel_rows(orders, [{"Order": "A-3"}, {"Order": "A-4", "Items": ["x", "y"]}], sheet="Orders", mode="append")
-    assert "sheet 'Orders' cell G6: the value for column 'Items' (a list) cannot be written" in str(caught.value)
+        rows = [{"Order": "A-3"}, {"Order": "A-4", "Items": ["x", "y"]}]
+        write_excel_rows(orders, rows, sheet="Orders", mode="append")
+    expected = "sheet 'Orders' cell G6: the value for column 'Items' (a list) cannot be written"
+    assert expected in str(caught.value)
     assert orders.read_bytes() == before
     assert sorted(p.name for p in orders.parent.iterdir()) == ["orders.xlsx"]
 
 
-def test_failed_swap_leaves_the_workbook_byte_identical(orders: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_failed_swap_leaves_the_workbook_byte_identical(
+    orders: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     before = orders.read_bytes()
 
     def refuse(*_args: object) -> None:

@@ -60,7 +60,9 @@ def show_run(args) -> int:
         print(json.dumps(_jsonable({"run": asdict(run), "items": [asdict(i) for i in items],
                                     "steps": [asdict(s) for s in steps]}), indent=2))
         return 0
-    console = Console(highlight=False)
+    console = Console(highlight=False, soft_wrap=True)
+    if not console.is_terminal:
+        console.width = 240
     console.print(f"run {run.run_id}  flow {run.flow_name}  status {run.status}")
     console.print(f"audit log: {run.audit_path}", markup=False)
     tree = Tree(f"{run.flow_name}")
@@ -85,6 +87,9 @@ def report_run(args) -> int:
 def _add_nodes(parent, nodes) -> None:
     for node in nodes:
         step = node.step
+        if step is None:
+            _add_nodes(parent.add(f"{node.path} {node.label}  {node.status}"), node.children)
+            continue
         item = f" [{step.item_ref}]" if step.item_ref else ""
         label = f"{step.path} {step.name}{item}  {step.status}  {step.duration_ms:.0f} ms"
         if step.error:

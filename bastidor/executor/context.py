@@ -8,7 +8,7 @@ from typing import Any
 
 from bastidor.executor.errors import BusinessException
 from bastidor.executor.state import ItemState, RunState
-from bastidor.expr import render_value
+from bastidor.expr import render_value, template_names
 from bastidor.flow.loader import Flow
 from bastidor.flow.steps import StepNode
 
@@ -49,8 +49,11 @@ class StepContext:
         return names
 
     def render(self, value: Any) -> Any:
-        """`value` with every `{{ ... }}` evaluated."""
-        return render_value(value, self.expression_vars(), today=self.state.today)
+        """`value` with every `{{ ... }}` evaluated. Text computed from a secret is masked like the secret."""
+        rendered = render_value(value, self.expression_vars(), today=self.state.today)
+        if "secrets" in template_names(value):
+            _mask_derived(self.state.masker, rendered)
+        return rendered
 
     def set_variable(self, name: str, value: Any) -> None:
         """Set a flow variable for later steps."""
@@ -92,3 +95,17 @@ class StepContext:
     def fail_item(self, reason: str) -> None:
         """Stop the current item with a business exception."""
         raise BusinessException(reason)
+
+
+MIN_DERIVED_SECRET = 4
+
+
+def _mask_derived(masker: Any, value: Any) -> None:
+    """Register text computed from a secret (e.g. upper(secrets.X)) as a secret value too."""
+    if isinstance(value, dict):
+        value = list(value.values())
+    if isinstance(value, list):
+        for part in value:
+            _mask_derived(masker, part)
+    elif isinstance(value, str) and len(value) >= MIN_DERIVED_SECRET:
+        masker.add("", value)
