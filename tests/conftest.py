@@ -21,9 +21,12 @@ def repo_root() -> Path:
     return REPO
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def bot():
-    """One real Chromium bot shared by the browser tests (each run still gets a fresh context)."""
+    """One real Chromium bot per test module (each run still gets a fresh context).
+
+    Playwright's sync API allows one running instance per thread, so modules that start their
+    own bots must not overlap with this one: module scope ends it before the next module starts."""
     from bastidor.bots.session import Bot, BotSettings
 
     with Bot(BotSettings()) as shared:

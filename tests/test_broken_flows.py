@@ -40,7 +40,7 @@ CRASHES = {
 }
 
 
-def _corpus() -> list[pytest.param]:
+def _corpus() -> list:
     params = []
     for flow in sorted(CORPUS.glob("*.yaml")):
         marks = [pytest.mark.xfail(strict=True, reason=CRASHES[flow.stem])] if flow.stem in CRASHES else []
@@ -100,7 +100,7 @@ def test_every_broken_flow_has_a_golden_file_and_every_golden_file_a_flow():
 
 def test_validate_reports_every_mistake_in_a_file_not_only_the_first():
     flow = CORPUS / "several_mistakes.yaml"
-    marked = {number for number, text in enumerate(flow.read_text().splitlines(), 1) if "# mistake:" in text}
+    marked = {number for number, text in enumerate(flow.read_text(encoding="utf-8").splitlines(), 1) if "# mistake:" in text}
     reported = {int(line.split(":")[1]) for line in _validate(flow)}
     assert len(marked) == 6
     assert reported == marked
