@@ -29,7 +29,7 @@ class Into(BaseModel):
     into: str = Field(pattern=NAME_PATTERN, description="Variable that receives the value.")
 
 
-class ElementParams(TargetFields, Waits):
+class ElementParams(Waits, TargetFields):
     """A step that acts on one element of the page."""
 
 

@@ -39,14 +39,22 @@ class Expectation(Params):
         return self
 
 
+def mismatch(actual: str, expected: Expectation, what: str) -> str | None:
+    """Why `actual` does not meet the expectation, or None when it does."""
+    if expected.equals is not None and actual != to_text(expected.equals):
+        return f"expected {what} to be '{to_text(expected.equals)}', found '{actual}'"
+    if expected.contains is not None and to_text(expected.contains) not in actual:
+        return f"expected {what} to contain '{to_text(expected.contains)}', found '{actual}'"
+    if expected.matches is not None and not re.search(to_text(expected.matches), actual):
+        return f"expected {what} to match '{to_text(expected.matches)}', found '{actual}'"
+    return None
+
+
 def check_text(actual: str, expected: Expectation, what: str) -> None:
     """Raise AssertionFailed when `actual` does not meet the expectation."""
-    if expected.equals is not None and actual != to_text(expected.equals):
-        raise AssertionFailed(f"expected {what} to be '{to_text(expected.equals)}', found '{actual}'")
-    if expected.contains is not None and to_text(expected.contains) not in actual:
-        raise AssertionFailed(f"expected {what} to contain '{to_text(expected.contains)}', found '{actual}'")
-    if expected.matches is not None and not re.search(to_text(expected.matches), actual):
-        raise AssertionFailed(f"expected {what} to match '{to_text(expected.matches)}', found '{actual}'")
+    problem = mismatch(actual, expected, what)
+    if problem:
+        raise AssertionFailed(problem)
 
 
 class AssertTextParams(ElementParams, Expectation):
@@ -66,5 +74,11 @@ class AssertUrlParams(Expectation, Waits):
 
 @action("assert_url", params=AssertUrlParams, kind="browser")
 def assert_url(ctx, params):
-    """Fail unless the page's address equals, contains or matches what is expected."""
+    """Fail unless the page's address equals, contains or matches what is expected (waiting up to the timeout)."""
+    if params.timeout:
+        try:
+            ctx.page.wait_for_url(lambda url: mismatch(url, params, "") is None, timeout=params.timeout)
+        except Exception as exc:
+            if "Timeout" not in type(exc).__name__:
+                raise
     check_text(ctx.page.url, params, "the page address")

@@ -6,6 +6,7 @@ from pydantic import Field
 
 from bastidor.actions.base import ElementParams, Into, element, timeout_of
 from bastidor.actions.registry import action
+from bastidor.flow.types import DurationMs
 
 _TABLE_JS = """table => {
   const text = cell => cell.innerText.replace(/\\s+/g, ' ').trim();
@@ -63,7 +64,7 @@ def extract_table(ctx, params):
 class IsVisibleParams(ExtractParams):
     """Check whether an element is visible, without failing."""
 
-    timeout: int | None = Field(0, description="Milliseconds to wait for it to appear (default: do not wait).")
+    timeout: DurationMs | None = Field(0, description="How long to wait for it to appear (default: do not wait).")
 
 
 @action("is_visible", params=IsVisibleParams, kind="browser")

@@ -70,6 +70,7 @@ def _finish(ctx: StepContext, item: ItemState, started: Any, kind: str | None = 
     else:
         counters.items_failed += 1
         counters.failures.append((item.ref, reason or "failed"))
+    state.flush_steps()
     state.audit.event("item.finished", item_ref=item.ref, item_index=item.index, attempt=item.attempt,
                       status=item.status, exception=exception, reason=reason)
     state.store.upsert_item(ItemRecord(run_id=state.run_id, item_ref=item.ref, status=item.status,

@@ -127,6 +127,7 @@ def _finish(state: RunState, started: dt.datetime, error: BaseException | None) 
         error_text = error_text or state.masker.mask_text(describe_error(exc))
     ended = utc_now()
     duration = (ended - started).total_seconds()
+    state.flush_steps()
     try:
         _close_audit(state, status, duration, error_text)
     except AuditWriteError as exc:  # fail closed: the run is recorded as crashed, never as clean

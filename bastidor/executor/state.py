@@ -12,6 +12,9 @@ from bastidor.flow.loader import Flow
 from bastidor.store import RunStore
 
 
+STEP_BATCH = 200
+
+
 @dataclass
 class ItemState:
     """The work item being processed: its reference, attempt and outcome."""
@@ -54,8 +57,22 @@ class RunState:
     sleep: Callable[[float], None] | None = None
     secret_targets: list[Any] = field(default_factory=list)
     step_seq: int = 0
+    pending_steps: list[Any] = field(default_factory=list)
 
     def next_step_seq(self) -> int:
         """A sequence number for the next step record in the run store."""
         self.step_seq += 1
         return self.step_seq
+
+    def record_step(self, step: Any) -> None:
+        """Queue a step record for the run store. The audit log already holds the step durably,
+        so the store is written in batches: at each item's end, at the run's end, or every 200."""
+        self.pending_steps.append(step)
+        if len(self.pending_steps) >= STEP_BATCH:
+            self.flush_steps()
+
+    def flush_steps(self) -> None:
+        """Write the queued step records to the run store."""
+        if self.pending_steps:
+            batch, self.pending_steps = self.pending_steps, []
+            self.store.add_steps(batch)

@@ -93,7 +93,7 @@ def _record(ctx: Any, attempt: int, started: dt.datetime, duration_ms: float, er
     if scope.flow is not state.flow:
         fields["subflow"], fields["subflow_sha256"] = scope.flow.name, scope.flow.sha256
     state.audit.event("step", **fields)
-    state.store.add_step(StepRecord(
+    state.record_step(StepRecord(
         run_id=state.run_id, seq=state.next_step_seq(), path=ctx.path, parent_path=ctx.path.rpartition(".")[0],
         name=node.title(), action=node.action, target=target, item_ref=item_ref, attempt=attempt,
         status=outcome, started_at=started, duration_ms=duration_ms, error=error_text,

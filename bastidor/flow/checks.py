@@ -25,6 +25,7 @@ class _NameChecker:
     def __init__(self, source: SourceMap, secrets: set[str]):
         self.source = source
         self.secrets = secrets
+        self.finished_loops: set[str] = set()
         self.diagnostics: list[Diagnostic] = []
 
     def check_block(self, nodes: list, scope: set[str]) -> set[str]:
@@ -35,6 +36,7 @@ class _NameChecker:
             defined_inside = [self.check_block(block, set(inner)) for block in node.blocks.values()]
             for names in defined_inside:
                 scope |= names - _loop_names(node)
+            self.finished_loops |= _loop_names(node) - scope
             scope |= node.spec.defined_names(node.params)
             if node.callee is not None:
                 scope |= set(node.callee.header.outputs)
@@ -61,16 +63,28 @@ class _NameChecker:
                                                            offset=offset))
             return
         for name in sorted(template.names() - scope):
-            hint = did_you_mean(name, scope)
-            hint = hint if hint.startswith(",") else ""
-            self.diagnostics.append(self.source.diagnostic(
-                loc, f"unknown name '{name}'{hint}: define it in an earlier step (set, into) or under inputs"))
+            self.diagnostics.append(self.source.diagnostic(loc, self._unknown(name, scope),
+                                                           offset=_offset_of(name, text)))
         for match in _SECRET_REF.finditer(text):
             secret = match.group(1) or match.group(2)
             if secret not in self.secrets:
                 self.diagnostics.append(self.source.diagnostic(
                     loc, f"secret '{secret}' is not declared: add it to the flow's `secrets:` list",
                     offset=match.start()))
+
+
+    def _unknown(self, name: str, scope: set[str]) -> str:
+        if name in self.finished_loops:
+            return f"'{name}' is only defined inside its for_each: use it in the loop's steps"
+        hint = did_you_mean(name, scope)
+        if hint.startswith(","):
+            return f"unknown name '{name}'{hint}"
+        return f"unknown name '{name}': define it in an earlier step (set, into) or under inputs"
+
+
+def _offset_of(name: str, text: str) -> int:
+    match = re.search(rf"(?<![\w.]){re.escape(name)}\b", text)
+    return match.start() if match else 0
 
 
 def _loop_names(node: Any) -> set[str]:

@@ -33,20 +33,40 @@ def explain_errors(error: ValidationError, model: type[BaseModel], where: str, s
 LocMapper = Any  # Callable[[Loc], Loc]: maps a model loc to the loc in the YAML data
 
 
+_BOUNDS = {"greater_than_equal": ("at least", "ge"), "less_than_equal": ("at most", "le"),
+           "greater_than": ("more than", "gt"), "less_than": ("less than", "lt")}
+
+
 def _sentence(err: dict, loc: Loc, model: type[BaseModel], where: str) -> str:
     kind = err["type"]
     field = _field_name(loc)
+    subject = f"'{field}'" if field else where
     if kind == "extra_forbidden":
         return f"unknown key '{field}' in {where}{did_you_mean(str(field), _choices(model, loc))}"
     if kind == "missing":
-        return f"{where} needs '{field}'"
+        return _missing(model, loc, field, where)
+    if kind in _BOUNDS:
+        words, key = _BOUNDS[kind]
+        return f"{subject} must be {words} {err.get('ctx', {}).get(key)}; got {_shown(err.get('input'))}"
+    if kind == "string_pattern_mismatch":
+        return f"{subject} must be a variable name: a letter first, then letters, digits or _ " \
+               f"(e.g. order_number); got {_shown(err.get('input'))}"
     if kind in ("literal_error", "enum"):
         expected = err.get("ctx", {}).get("expected", "")
         return f"'{field}' must be one of {expected}; got {_shown(err.get('input'))}"
     if kind == "value_error" or kind == "assertion_error":
         message = err["msg"].removeprefix("Value error, ").removeprefix("Assertion failed, ")
         return f"{where}: {message}" if not field or isinstance(field, int) else f"'{field}': {message}"
-    return f"'{field or where}' {_type_words(kind, err)}; got {_shown(err.get('input'))}"
+    return f"{subject} {_type_words(kind, err)}; got {_shown(err.get('input'))}"
+
+
+def _missing(model: type[BaseModel], loc: Loc, field: str, where: str) -> str:
+    if f"'{field}'" == where:
+        described = _field_by_written_name(model, field)
+        text = described.description.rstrip(".") if described is not None and described.description else ""
+        hint = f": {text[0].lower()}{text[1:]}" if text else ""
+        return f"{where} needs a value{hint}"
+    return f"{where} needs '{field}'"
 
 
 def _field_name(loc: Loc) -> str:

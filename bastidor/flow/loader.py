@@ -13,7 +13,7 @@ from typing import Iterator
 from pydantic import ValidationError
 
 from bastidor.flow.checks import check_names
-from bastidor.flow.diagnostics import Diagnostic, FlowValidationError, did_you_mean
+from bastidor.flow.diagnostics import Diagnostic, FlowValidationError, did_you_mean, display_path
 from bastidor.flow.explain import explain_errors
 from bastidor.flow.model import FlowHeader
 from bastidor.flow.steps import StepNode, StepParser
@@ -87,19 +87,18 @@ class FlowLoader:
         raw_steps = doc.data.get("steps") if isinstance(doc.data, dict) else None
         steps = parser.parse_list(raw_steps, ("steps",)) if raw_steps is not None else []
         diagnostics += parser.diagnostics
-        flow = Flow(resolved, doc.source.file, header, steps, doc.sha256) if header else None
-        if flow is not None:
-            diagnostics += self._link_calls(flow, doc)
-            diagnostics += check_names(flow, doc.source)
-        if diagnostics or flow is None:
+        flow = Flow(resolved, doc.source.file, header or _partial_header(doc.data), steps, doc.sha256)
+        diagnostics += self._link_calls(flow, doc)
+        diagnostics += check_names(flow, doc.source)
+        if diagnostics or header is None:
             raise FlowValidationError(diagnostics)
         return flow
 
     @staticmethod
     def _header(doc: YamlDocument, diagnostics: list[Diagnostic]) -> FlowHeader | None:
         if not isinstance(doc.data, dict):
-            diagnostics.append(Diagnostic(doc.source.file, 1, 1, "a flow is a mapping with name, steps and "
-                                          "other keys; see flows/ for examples"))
+            diagnostics.append(doc.source.diagnostic((), "a flow file holds keys such as `name:` and `steps:` "
+                                                     "at the top, not a list or a single value; see flows/"))
             return None
         try:
             return FlowHeader.model_validate(doc.data)
@@ -118,15 +117,26 @@ class FlowLoader:
         target = (flow.path.parent / node.params.flow).resolve()
         loc = node.param_locs["call"]
         if not target.is_file():
-            return [doc.source.diagnostic(loc, f"sub-flow '{node.params.flow}' not found (looked for {target})")]
+            return [doc.source.diagnostic(loc, f"sub-flow '{node.params.flow}' not found "
+                                          f"(looked for {display_path(target)})")]
         if target in self._stack:
-            return [doc.source.diagnostic(loc, f"sub-flow '{node.params.flow}' calls back into itself; "
-                                          "flows cannot call each other in a circle")]
+            chain = " -> ".join(display_path(p) for p in self._stack[self._stack.index(target):] + [target])
+            return [doc.source.diagnostic(loc, f"flows call each other in a circle: {chain}")]
         try:
             node.callee = self.load(target)
         except FlowValidationError as error:
             return error.diagnostics
         return _check_call_inputs(node, doc)
+
+
+def _partial_header(data: object) -> FlowHeader:
+    """Enough of an invalid header to go on checking the steps' names and secrets."""
+    data = data if isinstance(data, dict) else {}
+    inputs = data.get("inputs") if isinstance(data.get("inputs"), dict) else {}
+    secrets = data.get("secrets") if isinstance(data.get("secrets"), list) else []
+    outputs = data.get("outputs") if isinstance(data.get("outputs"), list) else []
+    return FlowHeader.model_construct(name=str(data.get("name", "")), inputs=inputs, secrets=secrets,
+                                      outputs=outputs, steps=[])
 
 
 def _check_call_inputs(node: StepNode, doc: YamlDocument) -> list[Diagnostic]:

@@ -120,7 +120,7 @@ class FlowHeader(Strict):
     secrets: list[str] = Field(default_factory=list, description="Names of secrets the flow needs; never values.")
     bot: BotSpec | None = Field(None, description="Browser settings; leave out for flows without a browser.")
     targets: Targets | None = None
-    steps: list[Any] = Field(description="The steps, in order.")
+    steps: Any = Field(description="The steps, in order.")
 
     @model_validator(mode="after")
     def _names_are_names(self) -> "FlowHeader":

@@ -120,8 +120,7 @@ class StepParser:
             locs.update({key: loc + (spec.name, key) for key in value})
         elif value is not None or spec.shorthand is None:
             if spec.shorthand is None:
-                keys = ", ".join(spec.field_names())
-                self._error(loc + (spec.name,), f"'{spec.name}' needs its settings as a mapping ({keys})")
+                self._error(loc + (spec.name,), _needs_mapping(spec))
                 return None, locs
             params[spec.shorthand] = value
             locs[spec.shorthand] = loc + (spec.name,)
@@ -171,3 +170,11 @@ class StepParser:
 
     def _error(self, loc: Loc, message: str, *, key: bool = False) -> None:
         self.diagnostics.append(self.source.diagnostic(loc, message, prefer_key=key))
+
+
+def _needs_mapping(spec: ActionSpec) -> str:
+    keys = spec.field_names()
+    if not keys:
+        return f"'{spec.name}' needs its settings as a mapping, e.g. {spec.name}: {{total: \"{{{{ 1 + 1 }}}}\"}}"
+    shown = ", ".join(keys[:4]) + (", ..." if len(keys) > 4 else "")
+    return f"'{spec.name}' needs its settings as a mapping of keys ({shown}), e.g. {spec.name}: {{text: Save}}"

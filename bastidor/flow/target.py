@@ -29,13 +29,13 @@ class TargetFields(BaseModel):
 
     @model_validator(mode="after")
     def _one_strategy(self) -> "TargetFields":
+        if self.name is not None and self.role is None:
+            raise ValueError("`name` needs a `role`, e.g. role: button, name: Submit")
         given = [s for s in STRATEGIES if getattr(self, s) is not None]
         if len(given) != 1:
             choices = ", ".join(STRATEGIES)
             found = ", ".join(given) or "none"
             raise ValueError(f"give exactly one target ({choices}); found {found}")
-        if self.name is not None and self.role is None:
-            raise ValueError("`name` needs a `role`, e.g. role: button, name: Submit")
         return self
 
     def strategy(self) -> tuple[str, str]:

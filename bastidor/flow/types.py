@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from decimal import Decimal
 from typing import Annotated, Any
@@ -52,4 +53,6 @@ ExpressionText = Annotated[str, AfterValidator(_is_expression),
 def _scalar_text(value: Any) -> Any:
     if isinstance(value, (int, Decimal, float)) and not isinstance(value, bool):
         return str(value)
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
     return value

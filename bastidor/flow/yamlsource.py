@@ -23,6 +23,8 @@ MAX_DEPTH = 64
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _FLOAT_TAG = "tag:yaml.org,2002:float"
 _MERGE_TAG = "tag:yaml.org,2002:merge"
+_PLAIN_TAGS = frozenset(f"tag:yaml.org,2002:{name}" for name in (
+    "str", "int", "float", "bool", "null", "timestamp", "seq", "map"))
 
 Loc = tuple[Any, ...]
 
@@ -59,8 +61,10 @@ class SourceMap:
     def diagnostic(self, loc: Loc, message: str, *, prefer_key: bool = False, offset: int = 0) -> Diagnostic:
         """A diagnostic at `loc`; `offset` moves right inside a single-line scalar."""
         mark = self.at(loc, prefer_key=prefer_key)
+        if not offset or mark.style not in ("", '"', "'"):
+            return Diagnostic(self.file, mark.line, mark.column, message)
         quote = 1 if mark.style in ('"', "'") else 0
-        return Diagnostic(self.file, mark.line, mark.column + (offset + quote if offset else 0), message)
+        return Diagnostic(self.file, mark.line, mark.column + offset + quote, message)
 
 
 @dataclass
@@ -82,11 +86,14 @@ def load_yaml(path: Path) -> YamlDocument:
     try:
         node = yaml.compose(text, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:
-        raise FlowValidationError([_yaml_error(shown, exc)]) from None
+        raise FlowValidationError([_yaml_error(shown, exc, text)]) from None
     except yaml.YAMLError as exc:
         raise FlowValidationError([Diagnostic(shown, 1, 1, f"not valid YAML: {exc}")]) from None
+    if node is None:
+        raise FlowValidationError([Diagnostic(shown, 1, 1, "the file is empty: a flow needs at least "
+                                              "a name and steps")])
     source = SourceMap(shown)
-    data = _Builder(source).build(node) if node is not None else None
+    data = _Builder(source).build(node)
     return YamlDocument(path, data, source, hashlib.sha256(raw).hexdigest(), text)
 
 
@@ -113,12 +120,16 @@ def _decode(raw: bytes, shown: str) -> str:
             shown, line, 1, "file is not UTF-8 text: save it as UTF-8")]) from None
 
 
-def _yaml_error(shown: str, exc: yaml.MarkedYAMLError) -> Diagnostic:
+def _yaml_error(shown: str, exc: yaml.MarkedYAMLError, text: str) -> Diagnostic:
     mark = exc.problem_mark or exc.context_mark
     line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
     problem = exc.problem or "not valid YAML"
+    if mark is not None and "\t" in text.splitlines()[mark.line:mark.line + 1][0][: mark.column + 1]:
+        return Diagnostic(shown, line, column, "a tab is used for indentation: indent with spaces only")
     context = f" ({exc.context})" if exc.context else ""
-    hint = ": check the indentation and quote values that contain ': ' or '#'" if "mapping" in problem else ""
+    hint = ""
+    if "mapping" in problem + context or "expected key" in problem:
+        hint = ": check the indentation and quote values that contain ': ' or ' #'"
     return Diagnostic(shown, line, column, f"YAML syntax error: {problem}{context}{hint}")
 
 
@@ -132,6 +143,9 @@ class _Builder:
 
     def build(self, node: yaml.Node, loc: Loc = (), depth: int = 0) -> Any:
         self._spend(node, depth)
+        if node.tag not in _PLAIN_TAGS:
+            raise self._error(node, f"custom YAML tags such as '{_short_tag(node.tag)}' are not allowed: "
+                              "write plain values")
         style = getattr(node, "style", None) if isinstance(node, yaml.ScalarNode) else None
         self.source.values[loc] = Mark(node.start_mark.line + 1, node.start_mark.column + 1, style)
         if isinstance(node, yaml.MappingNode):
@@ -153,9 +167,9 @@ class _Builder:
         for key_node, value_node in node.value:
             if key_node.tag == _MERGE_TAG:
                 raise self._error(key_node, "merge keys (<<) are not supported: write the keys out")
-            key = self._scalar(key_node, loc) if isinstance(key_node, yaml.ScalarNode) else None
-            if not isinstance(key, (str, int)) or isinstance(key, bool):
-                raise self._error(key_node, "keys must be plain names")
+            if not isinstance(key_node, yaml.ScalarNode):
+                raise self._error(key_node, _complex_key_message(key_node))
+            key = key_node.value
             if key in result:
                 raise self._error(key_node, f"duplicate key '{key}': each key may appear once here")
             self.source.keys[loc + (key,)] = Mark(key_node.start_mark.line + 1, key_node.start_mark.column + 1)
@@ -168,10 +182,24 @@ class _Builder:
                 return Decimal(node.value.replace("_", ""))
             except InvalidOperation:
                 raise self._error(node, f"'{node.value}' is not a usable number") from None
-        if not node.tag.startswith("tag:yaml.org,2002:"):
-            raise self._error(node, f"custom YAML tags such as '{node.tag}' are not allowed")
-        return self.scalars.construct_object(node)
+        try:
+            return self.scalars.construct_object(node)
+        except (ValueError, yaml.YAMLError):
+            raise self._error(node, f"'{node.value}' is not a date that exists: check the year, month "
+                              "and day, or quote it to keep it as text") from None
 
     def _error(self, node: yaml.Node, message: str) -> FlowValidationError:
+        """A validation error at `node`'s position."""
         mark = node.start_mark
         return FlowValidationError([Diagnostic(self.source.file, mark.line + 1, mark.column + 1, message)])
+
+
+def _short_tag(tag: str) -> str:
+    return "!!" + tag.removeprefix("tag:yaml.org,2002:") if tag.startswith("tag:yaml.org,2002:") else tag
+
+
+def _complex_key_message(node: yaml.Node) -> str:
+    if isinstance(node, yaml.MappingNode):
+        return ("a value starting with { must be quoted: write \"{{ ... }}\" in double quotes, "
+                "e.g. for_each: \"{{ orders }}\"")
+    return "keys must be plain names"

@@ -6,7 +6,7 @@ The same contract tests (tests/test_run_store.py) run against every backend.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Any
+from typing import Any, Sequence
 
 from bastidor.store.records import ItemRecord, RunRecord, StepRecord
 
@@ -35,8 +35,12 @@ class RunStore(ABC):
         """Set `fields` (RunRecord field names) on the run; raise `RunNotFoundError` if it does not exist."""
 
     @abstractmethod
+    def add_steps(self, steps: Sequence[StepRecord]) -> None:
+        """Add step records in one transaction; raise `StoreError` on a duplicate seq or an unknown run."""
+
     def add_step(self, step: StepRecord) -> None:
-        """Add one step of a run; raise `StoreError` if that run already has a step with that seq."""
+        """Add one step record."""
+        self.add_steps([step])
 
     @abstractmethod
     def upsert_item(self, item: ItemRecord) -> None:

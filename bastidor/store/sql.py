@@ -10,7 +10,7 @@ import difflib
 import json
 from dataclasses import asdict, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 from sqlalchemy import Engine, create_engine, event, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -55,15 +55,19 @@ class SqlRunStore(RunStore):
         if result.rowcount == 0:
             raise RunNotFoundError(f"No run has the id {run_id}; nothing was updated.")
 
-    def add_step(self, step: StepRecord) -> None:
-        """Add one step; raise `StoreError` on a duplicate seq or an unknown run."""
+    def add_steps(self, records: Sequence[StepRecord]) -> None:
+        """Add step records in one transaction; raise `StoreError` on a duplicate seq or an unknown run."""
+        if not records:
+            return
         try:
             with self.engine.begin() as connection:
-                connection.execute(insert(steps).values(**asdict(step)))
+                connection.execute(insert(steps), [asdict(step) for step in records])
         except IntegrityError as error:
-            if not self._run_exists(step.run_id):
-                raise _unknown_run(step.run_id, f"step seq {step.seq}") from error
-            raise StoreError(f"Run {step.run_id} already has a step with seq {step.seq}; seqs are unique.") from error
+            first = records[0]
+            if not self._run_exists(first.run_id):
+                raise _unknown_run(first.run_id, f"step seq {first.seq}") from error
+            seqs = f"{first.seq}" if len(records) == 1 else f"in {first.seq}..{records[-1].seq}"
+            raise StoreError(f"Run {first.run_id} already has a step with seq {seqs}; seqs are unique.") from error
 
     def upsert_item(self, item: ItemRecord) -> None:
         """Insert the item, or replace the stored one with the same run_id and item_ref, atomically."""
