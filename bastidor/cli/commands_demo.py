@@ -41,6 +41,10 @@ def run_demo(args) -> int:
     home.mkdir(parents=True, exist_ok=True)
     password = token.token_urlsafe(12)
     settings = PortalSettings(db_path=home / "demo-portal.db", password=password)
+    if not Path(args.flow).is_file():
+        print(f"error: the demo flow {args.flow} is not here; the demo ships with the source checkout: "
+              "run this from the repository folder, or pass --flow", file=sys.stderr)
+        return 2
     try:
         flow = load_flow(args.flow)
     except FlowValidationError as error:
