@@ -92,9 +92,41 @@ def load_yaml(path: Path) -> YamlDocument:
     if node is None:
         raise FlowValidationError([Diagnostic(shown, 1, 1, "the file is empty: a flow needs at least "
                                               "a name and steps")])
+    _check_expanded_size(node, shown)
     source = SourceMap(shown)
     data = _Builder(source).build(node)
     return YamlDocument(path, data, source, hashlib.sha256(raw).hexdigest(), text)
+
+
+def _check_expanded_size(root: yaml.Node, shown: str) -> None:
+    """Reject alias bombs before building anything: count the values the document would expand to,
+    once per distinct node (aliases share nodes), so the count itself takes linear time."""
+    sizes: dict[int, int] = {}
+    order: list[yaml.Node] = []
+    stack, seen = [root], set()
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        order.append(node)
+        stack.extend(_children(node))
+    for node in reversed(order):
+        sizes[id(node)] = 1 + sum(sizes.get(id(child), MAX_VALUES + 1) for child in _children(node))
+        if sizes[id(node)] > MAX_VALUES:
+            mark = node.start_mark
+            raise FlowValidationError([Diagnostic(
+                shown, mark.line + 1, mark.column + 1,
+                f"the document expands to more than {MAX_VALUES:,} values; YAML anchors and aliases "
+                "(&name, *name) repeat data here: write the data out once instead")])
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return []
 
 
 def _read_bounded(path: Path, shown: str) -> bytes:
