@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from typing import Any
 
 from pydantic import ConfigDict, Field, model_validator
@@ -10,7 +11,7 @@ from pydantic import ConfigDict, Field, model_validator
 from bastidor.actions.base import Params
 from bastidor.actions.registry import action
 from bastidor.flow.model import NAME_PATTERN
-from bastidor.flow.types import Text
+from bastidor.flow.types import DurationMs, Text
 
 _NAME = re.compile(NAME_PATTERN)
 
@@ -53,6 +54,18 @@ def append_to(ctx, params):
     current = list(current) if isinstance(current, list) else []
     current.append(ctx.render(params.value))
     ctx.set_variable(params.list_name, current)
+
+
+class WaitParams(Params):
+    """Pause for a fixed time."""
+
+    duration: DurationMs = Field(alias="wait", description="How long to pause, e.g. 2s.")
+
+
+@action("wait", params=WaitParams, kind="calculation", shorthand="wait")
+def wait(ctx, params):
+    """Pause for a fixed time (prefer wait_for steps that wait for the page itself)."""
+    time.sleep(params.duration / 1000)
 
 
 class LogParams(Params):

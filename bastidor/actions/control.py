@@ -10,7 +10,7 @@ from bastidor.actions.base import Params
 from bastidor.actions.registry import action
 from bastidor.executor.errors import BusinessException, StepError
 from bastidor.flow.model import NAME_PATTERN, OnError
-from bastidor.flow.types import ExpressionText, Text
+from bastidor.flow.types import DurationMs, ExpressionText, Text
 
 
 class ForEachParams(Params):
@@ -20,6 +20,9 @@ class ForEachParams(Params):
     as_: str = Field("row", alias="as", pattern=NAME_PATTERN, description="Name of the loop variable.")
     item_ref: Text | None = Field(None, description="Each item's reference, e.g. \"{{ row.order_id }}\".")
     on_error: OnError = Field("continue", description="When an item fails: continue with the next, or stop.")
+    max_attempts: int = Field(3, ge=1, le=20, description="Unattended runs: tries per item for application "
+                              "errors (business exceptions are never retried).")
+    retry_wait: DurationMs = Field(30_000, description="Unattended runs: wait before an item is tried again.")
     steps: list[Any] = Field(description="Steps to run for each row.")
 
 
@@ -33,6 +36,10 @@ def for_each(ctx, params):
     if not isinstance(rows, list):
         raise StepError(f"for_each needs a list, got {type(rows).__name__}: {params.items}")
     is_item_loop = ctx.scope.item is None
+    if is_item_loop and params.item_ref and ctx.state.service is not None:
+        from bastidor.executor.queued_items import run_queued_items
+
+        return run_queued_items(ctx, params, rows)
     seen: dict[str, int] = {}
     for index, row in enumerate(rows, 1):
         ctx.set_variable(params.as_, row)

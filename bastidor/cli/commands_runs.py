@@ -45,7 +45,10 @@ def list_runs(args) -> int:
     for run in runs:
         table.add_row(run.run_id, run.flow_name, run.status, f"{run.started_at:%Y-%m-%d %H:%M:%S}",
                       str(run.items_total), str(run.items_succeeded), str(run.items_failed))
-    Console(highlight=False).print(table)
+    console = Console(highlight=False)
+    if not console.is_terminal:
+        console.width = 240
+    console.print(table)
     return 0
 
 

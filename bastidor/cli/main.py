@@ -5,10 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from bastidor.cli import commands_audit, commands_demo, commands_run, commands_runs, commands_validate
-
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_CRASHED = 0, 1, 2, 3
-
+from bastidor.cli import (commands_audit, commands_demo, commands_run, commands_runs, commands_schedules,
+                          commands_service, commands_validate)
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every sub-command."""
@@ -17,7 +15,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "or $BASTIDOR_HOME)")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.required = True
-    for module in (commands_run, commands_validate, commands_runs, commands_audit, commands_demo):
+    for module in (commands_run, commands_validate, commands_runs, commands_audit, commands_demo,
+                   commands_schedules, commands_service):
         module.register(commands)
     return parser
 

@@ -17,6 +17,8 @@ def print_summary(result, report_path: Path | None, console: Console | None = No
                   f"in {result.duration_s:.1f}s")
     console.print(f"  items: {result.items_total} total, {result.items_succeeded} succeeded, "
                   f"{result.items_failed} failed")
+    if result.already_processed:
+        console.print(f"  already processed in earlier runs (not submitted again): {result.already_processed}")
     for ref, reason in result.failures[:20]:
         console.print(f"    - {ref}: {reason}", markup=False)
     if len(result.failures) > 20:

@@ -44,15 +44,16 @@ async def _json_object(request: Request) -> dict[str, Any] | None:
 
 
 async def api_chaos(request: Request) -> Response:
-    """POST /api/chaos {"delay_ms_max": N, "failure_rate": F}: change the chaos switches at run time."""
+    """POST /api/chaos {"delay_ms_max": N, "failure_rate": F, "seed": S}: change the chaos switches at
+    run time; `seed` (optional) makes the random failures repeatable."""
     if not _is_local(request):
         return _refused("Chaos switches can only be changed from 127.0.0.1.", 403)
     body = await _json_object(request)
-    unknown = set(body or {}) - {"delay_ms_max", "failure_rate"}
+    unknown = set(body or {}) - {"delay_ms_max", "failure_rate", "seed"}
     if body is None or unknown:
-        return _refused('Send a JSON object with "delay_ms_max" and/or "failure_rate" only.', 400)
+        return _refused('Send a JSON object with "delay_ms_max", "failure_rate" and/or "seed" only.', 400)
     try:
-        request.app.state.chaos.update(body.get("delay_ms_max"), body.get("failure_rate"))
+        request.app.state.chaos.update(body.get("delay_ms_max"), body.get("failure_rate"), body.get("seed"))
     except ValueError as error:
         return _refused(str(error), 400)
     return JSONResponse(request.app.state.chaos.as_json())

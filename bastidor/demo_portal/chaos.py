@@ -37,13 +37,17 @@ class ChaosSwitches:
         self._rng = rng
         self._lock = threading.Lock()
 
-    def update(self, delay_ms_max: int | None = None, failure_rate: float | None = None) -> None:
-        """Change either switch; raise ValueError (and change nothing) when a value is out of range."""
+    def update(self, delay_ms_max: int | None = None, failure_rate: float | None = None,
+               seed: int | None = None) -> None:
+        """Change either switch (and optionally re-seed the random draws, for repeatable tests); raise
+        ValueError (and change nothing) when a value is out of range."""
         new_delay = self.delay_ms_max if delay_ms_max is None else delay_ms_max
         new_rate = self.failure_rate if failure_rate is None else failure_rate
         check_chaos_values(new_delay, new_rate)
         with self._lock:
             self.delay_ms_max, self.failure_rate = new_delay, float(new_rate)
+            if seed is not None:
+                self._rng.seed(seed)
 
     def as_json(self) -> dict[str, Any]:
         """Return the current switches."""

@@ -40,6 +40,7 @@ class RunOptions:
     today: dt.date | None = None
     sleep: Callable[[float], None] | None = None
     run_id: str | None = None
+    service: Any = None
 
 
 @dataclass
@@ -57,6 +58,7 @@ class RunResult:
     run_dir: Path
     audit_path: Path
     error: str | None = None
+    already_processed: int = 0
 
 
 def new_run_id() -> str:
@@ -79,7 +81,7 @@ def run_flow(flow: Flow, options: RunOptions, store: RunStore) -> RunResult:
                             bot=options.bot)
     state = RunState(run_id, flow, run_dir, audit, store, masker, secret_values,
                      options.today or dt.date.today(), browser, options.progress or SilentProgress(),
-                     sleep=options.sleep)
+                     sleep=options.sleep, service=options.service)
     return _execute(state, inputs)
 
 
@@ -137,7 +139,7 @@ def _finish(state: RunState, started: dt.datetime, error: BaseException | None) 
                            error=error_text, audit_last_hash=state.audit.last_hash)
     return RunResult(state.run_id, status, state.flow.name, counters.items_total, counters.items_succeeded,
                      counters.items_failed, list(counters.failures), duration, state.run_dir,
-                     state.audit.path, error_text)
+                     state.audit.path, error_text, counters.already_processed)
 
 
 def _close_audit(state: RunState, status: str, duration: float, error_text: str | None) -> None:

@@ -36,6 +36,7 @@ class Counters:
     items_succeeded: int = 0
     items_failed: int = 0
     steps: int = 0
+    already_processed: int = 0
     failures: list[tuple[str, str]] = field(default_factory=list)
 
 
@@ -55,6 +56,7 @@ class RunState:
     progress: Any
     counters: Counters = field(default_factory=Counters)
     sleep: Callable[[float], None] | None = None
+    service: Any = None
     secret_targets: list[Any] = field(default_factory=list)
     step_seq: int = 0
     pending_steps: list[Any] = field(default_factory=list)

@@ -1,0 +1,76 @@
+"""`serve` runs the unattended service; `trigger` asks it to run a schedule or a flow now."""
+
+from __future__ import annotations
+
+import getpass
+import sys
+import uuid
+from pathlib import Path
+
+from bastidor.cli.common import error_out, home_dir
+from bastidor.executor.inputs import InputError, parse_assignments
+from bastidor.flow.diagnostics import FlowValidationError
+
+
+def register(commands) -> None:
+    """Add the `serve` and `trigger` commands."""
+    from bastidor.service.pool import default_workers
+
+    serve = commands.add_parser("serve", help="run schedules unattended with a pool of bot workers")
+    serve.add_argument("--schedules", default="schedules.yaml", help="schedules file (default: schedules.yaml)")
+    serve.add_argument("--workers", type=int, default=default_workers(), help="bot worker processes")
+    serve.add_argument("--drain-timeout", type=float, default=60.0, help="seconds in-flight work may finish")
+    serve.add_argument("--lease", type=float, default=30.0, help="seconds a claim lasts without a heartbeat")
+    serve.add_argument("--recycle-after", type=int, default=25, help="runs before a bot restarts its browser")
+    serve.add_argument("--base-url", help="override the flows' bot base_url")
+    serve.add_argument("--demo-portal", action="store_true",
+                       help="also serve the bundled demo portal on 127.0.0.1:8765 for the demo schedule")
+    serve.set_defaults(handler=serve_command)
+    trigger = commands.add_parser("trigger", help="queue a run of a schedule or a flow now")
+    trigger.add_argument("target", help="a schedule id from the schedules file, or a flow file")
+    trigger.add_argument("--schedules", default="schedules.yaml")
+    trigger.add_argument("--input", "-i", action="append", default=[], metavar="NAME=VALUE")
+    trigger.set_defaults(handler=trigger_command)
+
+
+def serve_command(args) -> int:
+    """Run the service until SIGTERM or Ctrl-C."""
+    from bastidor.queue import open_work_queue
+    from bastidor.service.serve import Service, ServiceSettings
+
+    schedules = Path(args.schedules)
+    try:
+        from bastidor.schedule import load_schedules
+
+        load_schedules(schedules)
+    except FlowValidationError as error:
+        print(error, file=sys.stderr)
+        return 2
+    home = home_dir(args)
+    settings = ServiceSettings(home=home, schedules=schedules, workers=args.workers,
+                               drain_timeout_s=args.drain_timeout, lease_s=args.lease,
+                               recycle_after=args.recycle_after, base_url=args.base_url,
+                               demo_portal=args.demo_portal)
+    return Service(settings, open_work_queue(home / "queue.db")).run()
+
+
+def trigger_command(args) -> int:
+    """Queue a manual run, audited with the user who asked for it."""
+    from bastidor.queue import open_work_queue
+    from bastidor.service.trigger import trigger_run
+
+    try:
+        request = trigger_run(open_work_queue(home_dir(args) / "queue.db"), home_dir(args), args.target,
+                              Path(args.schedules), parse_assignments(args.input), _user(), f"manual:{uuid.uuid4()}")
+    except (FlowValidationError, InputError, LookupError) as error:
+        error_out(str(error))
+        return 2
+    print(f"queued {request} (a running `serve` picks it up)")
+    return 0
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:  # no passwd entry in some containers
+        return "unknown"

@@ -1,0 +1,140 @@
+"""Work items through the persistent queue: when a run belongs to the service, a top-level for_each
+adds its rows to the flow's queue (each reference once, ever) and then claims items one at a time,
+so several bots share the work and a crashed bot's item is picked up again after its lease."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from decimal import Decimal
+from typing import Any
+
+from bastidor.executor.errors import RunStopped
+from bastidor.executor.items import run_item
+from bastidor.executor.state import ItemState
+
+def encode_value(value: Any) -> Any:
+    """A row as JSON that keeps money exact and dates as dates."""
+    if isinstance(value, Decimal):
+        return {"$decimal": str(value)}
+    if isinstance(value, dt.datetime):
+        return {"$datetime": value.isoformat()}
+    if isinstance(value, dt.date):
+        return {"$date": value.isoformat()}
+    if isinstance(value, dict):
+        return {str(k): encode_value(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [encode_value(v) for v in value]
+    return value
+
+
+def decode_value(value: Any) -> Any:
+    """The inverse of `encode_value`."""
+    if isinstance(value, dict):
+        if len(value) == 1 and next(iter(value)) in ("$decimal", "$date", "$datetime"):
+            kind, text = next(iter(value.items()))
+            return {"$decimal": Decimal, "$date": dt.date.fromisoformat,
+                    "$datetime": dt.datetime.fromisoformat}[kind](text)
+        return {k: decode_value(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [decode_value(v) for v in value]
+    return value
+
+
+def run_queued_items(ctx: Any, params: Any, rows: list) -> dict[str, int]:
+    """Add the loop's rows to the queue, then process claimed items until none is left or the run stops."""
+    service = ctx.state.service
+    queue_name = ctx.state.flow.name
+    added = _add_rows(ctx, params, rows, queue_name)
+    processed = 0
+    while not service.stopping():
+        claimed = service.queue.claim_item(queue_name, service.worker_id, service.item_lease_s)
+        if claimed is None:
+            if not _wait_for_retries(service, queue_name):
+                break
+            continue
+        processed += 1
+        _process(ctx, params, claimed)
+    return {"rows": len(rows), "added": added, "processed": processed}
+
+
+MAX_RETRY_WAIT_S = 120.0
+
+
+def _wait_for_retries(service: Any, queue_name: str) -> bool:
+    """When only items waiting for a retry are left, wait for the next one (up to two minutes) rather
+    than end the run; returns False when there is nothing left to wait for."""
+    waiting = [item.defer_until for item in service.queue.items(queue_name, state="new") if item.defer_until]
+    if not waiting:
+        return False
+    now = dt.datetime.now(dt.timezone.utc)
+    delay = (min(waiting) - now).total_seconds()
+    if delay > MAX_RETRY_WAIT_S:
+        return False
+    service.stop_event.wait(max(0.05, delay))
+    return True
+
+
+def _add_rows(ctx: Any, params: Any, rows: list, queue_name: str) -> int:
+    from bastidor.queue import NewItem
+
+    new_items = []
+    for row in rows:
+        ctx.set_variable(params.as_, row)
+        new_items.append(NewItem(reference=str(ctx.render(params.item_ref)), data=encode_value(row)))
+    result = ctx.state.service.queue.add_items(queue_name, new_items, max_attempts=params.max_attempts)
+    already = list(result.already_processed)
+    ctx.state.counters.already_processed += len(already)
+    ctx.state.audit.event("items.added", queue=queue_name, added=len(result.added),
+                          already_processed=already, already_queued=list(result.already_queued))
+    return len(result.added)
+
+
+def _process(ctx: Any, params: Any, claimed: Any) -> None:
+    service = ctx.state.service
+    row = decode_value(claimed.data)
+    ctx.set_variable(params.as_, row)
+    item = ItemState(ref=claimed.reference, index=claimed.id, data=row if isinstance(row, dict) else {"value": row},
+                     attempt=claimed.attempts)
+    with _Heartbeat(service, claimed.id):
+        try:
+            run_item(ctx, item, ctx.node.blocks["steps"], on_error="continue")
+        except RunStopped:
+            _record(service, claimed, item, params.retry_wait)
+            raise
+    _record(service, claimed, item, params.retry_wait)
+
+
+def _record(service: Any, claimed: Any, item: ItemState, retry_wait_ms: int) -> None:
+    if item.status == "successful":
+        service.queue.complete_item(claimed.id, service.worker_id)
+        return
+    business = item.exception == "business"
+    wait_s = retry_wait_ms / 1000 * 2 ** max(0, claimed.attempts - 1)
+    service.queue.fail_item(claimed.id, service.worker_id, item.reason or "failed", business=business,
+                            retry_in_s=wait_s)
+
+
+class _Heartbeat:
+    """Renews an item's lease from a background thread while the item is processed."""
+
+    def __init__(self, service: Any, item_id: int):
+        self.service = service
+        self.item_id = item_id
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._beat, daemon=True, name=f"heartbeat-{item_id}")
+
+    def __enter__(self) -> "_Heartbeat":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+    def _beat(self) -> None:
+        interval = max(0.2, self.service.item_lease_s / 3)
+        while not self._stop.wait(interval):
+            if not self.service.queue.heartbeat_item(self.item_id, self.service.worker_id,
+                                                     self.service.item_lease_s):
+                return

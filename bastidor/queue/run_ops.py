@@ -1,0 +1,118 @@
+"""Run request operations, each inside the caller's open transaction (SQLAlchemy Core)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, bindparam, func, insert, or_, select
+
+from bastidor.queue import rows
+from bastidor.queue.records import ReapResult, RunEvent, RunRequest
+from bastidor.queue.rows import LEASE_CLEARED, RELEASED_NOTE, RUN
+from bastidor.queue.schema import run_requests
+
+_BY_KEY = select(run_requests.c.id).where(run_requests.c.key == bindparam("b_key"))
+_INSERT = insert(run_requests).returning(run_requests.c.id)
+_NEXT = (select(run_requests.c.id)
+         .where(run_requests.c.state == "queued",
+                or_(run_requests.c.not_before.is_(None), run_requests.c.not_before <= bindparam("b_now")))
+         .order_by(run_requests.c.priority.desc(), run_requests.c.enqueued_at, run_requests.c.id).limit(1))
+_COUNT = select(func.count()).select_from(run_requests).where(
+    run_requests.c.schedule_id == bindparam("b_schedule"),
+    run_requests.c.state.in_(bindparam("b_states", expanding=True)))
+_LAST_FIRE = select(func.max(run_requests.c.fire_time)).where(run_requests.c.schedule_id == bindparam("b_schedule"))
+
+
+def enqueue(connection: Connection, values: dict[str, Any], reason: str | None, now: datetime) -> bool:
+    """Insert the request unless its key exists; record its first state. False for an existing key."""
+    if connection.execute(_BY_KEY, {"b_key": values["key"]}).first() is not None:
+        return False
+    row = {**values, "attempts": 0, "enqueued_at": now, "error": reason}
+    request_id = connection.execute(_INSERT, row).scalar_one()
+    rows.record_event(connection, RUN, request_id, now, None, values["state"], 0, None, reason)
+    return True
+
+
+def claim(connection: Connection, worker: str, lease_s: float, now: datetime) -> RunRequest | None:
+    """Lease the best queued request to `worker` (after reaping), None if there is none."""
+    reap(connection, now)
+    request_id = connection.execute(_NEXT, {"b_now": now}).scalar()
+    if request_id is None:
+        return None
+    return rows.claim(connection, RUN, request_id, "queued", worker, lease_s, now, {"started_at": now})
+
+
+def finish(connection: Connection, request_id: int, worker: str, state: str, run_id: str | None,
+           error: str | None, now: datetime) -> RunRequest:
+    """End the leased request as done, failed or crashed."""
+    row = rows.leased(connection, RUN, request_id, worker)
+    values = {"finished_at": now, "error": error, **LEASE_CLEARED}
+    if run_id is not None:
+        values["run_id"] = run_id
+    return rows.move(connection, RUN, row, state, now, worker=worker, note=error, values=values)
+
+
+def release(connection: Connection, request_id: int, worker: str, now: datetime) -> RunRequest:
+    """Hand the leased request back to the queue without counting the attempt."""
+    row = rows.leased(connection, RUN, request_id, worker)
+    values = {"attempts": row["attempts"] - 1, "started_at": None, **LEASE_CLEARED}
+    return rows.move(connection, RUN, row, "queued", now, worker=worker, note=RELEASED_NOTE, values=values)
+
+
+def heartbeat(connection: Connection, request_id: int, worker: str, lease_s: float, now: datetime) -> bool:
+    """Extend the lease; False if `worker` no longer holds it."""
+    return rows.heartbeat(connection, RUN, request_id, worker, lease_s, now)
+
+
+def reap(connection: Connection, now: datetime) -> ReapResult:
+    """Hand back running requests whose lease expired, or end them as crashed with attempts used up."""
+    result = ReapResult()
+    for row in rows.expired_leases(connection, RUN, now):
+        request = _after_abandon(connection, rows.abandon(connection, RUN, row, now), now)
+        (result.runs_requeued if request.state == "queued" else result.runs_crashed).append(request.id)
+    return result
+
+
+def count(connection: Connection, schedule_id: str, states: Iterable[str]) -> int:
+    """How many of the schedule's requests are in `states`."""
+    return connection.execute(_COUNT, {"b_schedule": schedule_id, "b_states": list(states)}).scalar_one()
+
+
+def listed(connection: Connection, schedule_id: str | None, states: Iterable[str] | None,
+           limit: int) -> list[RunRequest]:
+    """Up to `limit` requests, newest first."""
+    query = select(run_requests).order_by(run_requests.c.enqueued_at.desc(), run_requests.c.id.desc()).limit(limit)
+    if schedule_id is not None:
+        query = query.where(run_requests.c.schedule_id == schedule_id)
+    if states is not None:
+        query = query.where(run_requests.c.state.in_(list(states)))
+    return [RunRequest(**row) for row in connection.execute(query).mappings()]
+
+
+def get(connection: Connection, request_id: int) -> RunRequest | None:
+    """The request with this id, None if there is none."""
+    row = rows.fetch(connection, RUN, request_id)
+    return None if row is None else RunRequest(**row)
+
+
+def history(connection: Connection, request_id: int) -> list[RunEvent]:
+    """Every state change of the request, oldest first."""
+    return rows.history(connection, RUN, request_id)
+
+
+def last_fire_time(connection: Connection, schedule_id: str) -> datetime | None:
+    """The latest fire time recorded for the schedule, in any state."""
+    return connection.execute(_LAST_FIRE, {"b_schedule": schedule_id}).scalar()
+
+
+def _after_abandon(connection: Connection, row: Mapping[str, Any], now: datetime) -> RunRequest:
+    if row["attempts"] >= row["max_attempts"]:
+        error = (f"crashed: abandoned on its last attempt ({row['attempts']} of {row['max_attempts']}); "
+                 "the worker stopped heartbeating and its lease expired")
+        values = {"finished_at": now, "error": error, **LEASE_CLEARED}
+        return rows.move(connection, RUN, row, "crashed", now, worker=None, note=error, values=values)
+    values = {"started_at": None, **LEASE_CLEARED}
+    return rows.move(connection, RUN, row, "queued", now, worker=None, note="handed back after its lease expired",
+                     values=values)

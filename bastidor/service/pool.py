@@ -1,0 +1,87 @@
+"""The pool of bot worker processes: started, watched and restarted by the service, drained on stop."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+
+def default_workers() -> int:
+    """One bot per core: each bot keeps a browser busy, and browsers are the heavy part."""
+    return max(1, os.cpu_count() or 1)
+
+
+@dataclass
+class WorkerProcess:
+    """One running worker process and the number it was started as."""
+
+    number: int
+    process: subprocess.Popen
+
+    @property
+    def worker_id(self) -> str:
+        """The id the worker claims under (see bastidor.service.worker.worker_id_for)."""
+        return f"{socket.gethostname()}-{self.process.pid}-w{self.number}"
+
+
+class WorkerPool:
+    """Starts N workers, restarts any that die, and drains them on stop."""
+
+    def __init__(self, home: Path, count: int, queue: Any, audit: Any, *, lease_s: float = 30.0,
+                 recycle_after: int = 25, base_url: str | None = None):
+        self.home = home
+        self.count = count
+        self.queue = queue
+        self.audit = audit
+        self.lease_s = lease_s
+        self.recycle_after = recycle_after
+        self.base_url = base_url
+        self.workers: list[WorkerProcess] = []
+
+    def start(self) -> None:
+        """Start every worker."""
+        self.workers = [self._spawn(number) for number in range(1, self.count + 1)]
+
+    def check(self) -> None:
+        """Restart workers that died (their leases expire and their work is picked up again)."""
+        for index, worker in enumerate(self.workers):
+            code = worker.process.poll()
+            if code is not None:
+                self.audit.event("worker.restarted", worker=worker.worker_id, exit_code=code)
+                self.workers[index] = self._spawn(worker.number)
+
+    def drain(self, timeout_s: float) -> list[str]:
+        """Ask every worker to stop; after `timeout_s` kill the rest and put their work back in the queue."""
+        for worker in self.workers:
+            if worker.process.poll() is None:
+                worker.process.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline and any(w.process.poll() is None for w in self.workers):
+            time.sleep(0.2)
+        killed = []
+        for worker in self.workers:
+            if worker.process.poll() is None:
+                worker.process.kill()
+                worker.process.wait()
+                killed.append(worker.worker_id)
+        for worker_id in killed:
+            released = self.queue.release_worker(worker_id)
+            self.audit.event("worker.killed_after_drain", worker=worker_id, released=released)
+        return killed
+
+    def _spawn(self, number: int) -> WorkerProcess:
+        command = [sys.executable, "-m", "bastidor.service.worker", "--home", str(self.home), "--number",
+                   str(number), "--lease", str(self.lease_s), "--recycle-after", str(self.recycle_after)]
+        if self.base_url:
+            command += ["--base-url", self.base_url]
+        process = subprocess.Popen(command, stdin=subprocess.DEVNULL)
+        worker = WorkerProcess(number, process)
+        self.audit.event("worker.started", worker=worker.worker_id, pid=process.pid)
+        return worker

@@ -1,0 +1,147 @@
+"""The scheduler: APScheduler 3.11 on an in-memory job store rebuilt from schedules.yaml.
+
+It never runs a flow. A fire only enqueues a run request keyed `schedule@fire_time`, so one fire
+time can never produce two runs, whichever scheduler (or restart) enqueues it. Fires missed while
+no scheduler ran are caught up at start: the latest within the misfire grace runs once, older ones
+are recorded as missed. The triggers skip closed business days; the overlap policy is applied here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import queue
+import threading
+from typing import Any, Callable
+
+from apscheduler.events import EVENT_JOB_MISSED, EVENT_JOB_SUBMITTED
+from apscheduler.jobstores.memory import MemoryJobStore
+from apscheduler.schedulers.background import BackgroundScheduler
+
+from bastidor.schedule import (Schedule, ScheduleSet, decide_missed, decide_overlap, fire_key, fire_times_between,
+                               nominal_fire_time)
+
+Clock = Callable[[], dt.datetime]
+CATCH_UP_WINDOW = dt.timedelta(days=7)
+
+
+def utc_now() -> dt.datetime:
+    """The current time in UTC."""
+    return dt.datetime.now(dt.timezone.utc)
+
+
+class FireRecorder:
+    """Turns a schedule's fire into a queued, skipped or missed run request, and audits it."""
+
+    def __init__(self, queue: Any, audit: Any, clock: Clock = utc_now):
+        self.queue = queue
+        self.audit = audit
+        self.clock = clock
+        self._lock = threading.Lock()
+
+    def fire(self, schedule: Schedule, fire_time: dt.datetime) -> str:
+        """Enqueue one run for `fire_time` unless the overlap policy says no (closed days never fire)."""
+        with self._lock:
+            if schedule.overlap == "allow":
+                return self._record(schedule, fire_time, "queued", None)
+            running = self.queue.count_runs(schedule.id, ("running",))
+            queued = self.queue.count_runs(schedule.id, ("queued",))
+            if not decide_overlap(schedule.overlap, running=running, queued=queued):
+                return self._record(schedule, fire_time, "skipped",
+                                    f"overlap policy {schedule.overlap}: {running} running, {queued} queued")
+            return self._record(schedule, fire_time, "queued", None)
+
+    def missed(self, schedule: Schedule, fire_time: dt.datetime) -> str:
+        """Record a fire that was missed beyond the grace period: it does not run."""
+        with self._lock:
+            return self._record(schedule, fire_time, "missed",
+                                f"missed by more than the misfire grace ({schedule.misfire_grace_s:g} s)")
+
+    def coalesced(self, schedule: Schedule, fire_time: dt.datetime, into: dt.datetime) -> str:
+        """Record a fire that runs as part of a later one (missed fires within the grace run once)."""
+        with self._lock:
+            return self._record(schedule, fire_time, "skipped", f"coalesced into {fire_key(schedule.id, into)}")
+
+    def _record(self, schedule: Schedule, fire_time: dt.datetime, state: str, reason: str | None) -> str:
+        key = fire_key(schedule.id, fire_time)
+        added = self.queue.enqueue_run(key, str(schedule.flow_path), schedule.inputs, schedule_id=schedule.id,
+                                       fire_time=fire_time, priority=schedule.priority, requested_by="scheduler",
+                                       timeout_s=schedule.timeout_s, state=state, reason=reason,
+                                       now=self.clock())
+        if added:
+            self.audit.event("schedule.fired", schedule_id=schedule.id, fire_time=fire_time, key=key,
+                             state=state, reason=reason)
+        return state if added else "duplicate"
+
+
+class Scheduler:
+    """Owns the APScheduler instance; rebuilds its jobs whenever schedules.yaml changes."""
+
+    def __init__(self, recorder: FireRecorder, clock: Clock = utc_now):
+        self.recorder = recorder
+        self.clock = clock
+        self.schedules: dict[str, Schedule] = {}
+        self.aps = BackgroundScheduler(jobstores={"default": MemoryJobStore()}, timezone=dt.timezone.utc)
+        self.aps.add_listener(self._on_event, EVENT_JOB_SUBMITTED | EVENT_JOB_MISSED)
+        self._fires: queue.Queue = queue.Queue()
+        self._writer = threading.Thread(target=self._write_fires, name="fire-recorder", daemon=True)
+
+    def start(self, schedule_set: ScheduleSet) -> None:
+        """Catch up on fires missed while stopped, then start firing."""
+        self.apply(schedule_set)
+        self._writer.start()
+        self.aps.start()
+
+    def apply(self, schedule_set: ScheduleSet) -> None:
+        """Replace every job with the enabled schedules of `schedule_set` (after catching up)."""
+        self.schedules = {s.id: s for s in schedule_set.schedules if s.enabled}
+        for job in self.aps.get_jobs():
+            job.remove()
+        for schedule in self.schedules.values():
+            self.catch_up(schedule)
+            self.aps.add_job(_no_op, trigger=schedule.apscheduler_trigger(), id=schedule.id, name=schedule.id,
+                             misfire_grace_time=max(1, int(schedule.misfire_grace_s)), coalesce=True,
+                             max_instances=1, replace_existing=True)
+
+    def catch_up(self, schedule: Schedule) -> None:
+        """Enqueue or record the fires that fell due since this schedule last fired (a schedule that
+        never fired has nothing to catch up on)."""
+        now = self.clock()
+        last = self.recorder.queue.last_fire_time(schedule.id)
+        if last is None:
+            return
+        due = fire_times_between(schedule, max(last, now - CATCH_UP_WINDOW), now)
+        decision = decide_missed(schedule, due, now)
+        for fire_time in decision.missed:
+            self.recorder.missed(schedule, fire_time)
+        for fire_time in decision.coalesced:
+            self.recorder.coalesced(schedule, fire_time, decision.run)
+        if decision.run is not None:
+            self.recorder.fire(schedule, decision.run)
+
+    def shutdown(self) -> None:
+        """Stop firing; fires already seen are still recorded before this returns."""
+        if self.aps.running:
+            self.aps.shutdown(wait=True)
+        if self._writer.is_alive():
+            self._fires.put(None)
+            self._writer.join()
+
+    def _on_event(self, event: Any) -> None:
+        """Runs on APScheduler's thread: hand the fire to the recording thread so firing never waits on I/O."""
+        schedule = self.schedules.get(event.job_id)
+        if schedule is None:
+            return
+        if event.code == EVENT_JOB_MISSED:
+            self._fires.put((self.recorder.missed, schedule, nominal_fire_time(schedule, event.scheduled_run_time)))
+        else:
+            fire_time = nominal_fire_time(schedule, max(event.scheduled_run_times))
+            self._fires.put((self.recorder.fire, schedule, fire_time))
+
+    def _write_fires(self) -> None:
+        while (task := self._fires.get()) is not None:
+            record, schedule, fire_time = task
+            record(schedule, fire_time)
+
+
+def _no_op() -> None:
+    """The job itself does nothing: the submission event enqueues the run (see Scheduler._on_event)."""

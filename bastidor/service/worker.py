@@ -1,0 +1,180 @@
+"""A bot worker process: claims run requests, runs them with its own browser, keeps its leases alive.
+
+One Playwright browser per worker. A crashed browser is restarted before the next run, and the
+browser is recycled after a number of runs to bound memory. On SIGTERM the worker stops claiming;
+the item in hand finishes (the run's item loop stops claiming), then the worker exits.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import socket
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bastidor.executor.run import RunOptions, run_flow
+from bastidor.flow.diagnostics import FlowValidationError
+from bastidor.flow.loader import load_flow
+from bastidor.secrets import SecretsError, default_secrets
+from bastidor.store import open_run_store
+
+RUN_STATES = {"succeeded": "done", "failed": "failed", "crashed": "crashed"}
+
+
+@dataclass
+class ServiceBinding:
+    """What a run needs from the service: the queue, who is working, and whether to stop claiming."""
+
+    queue: Any
+    worker_id: str
+    item_lease_s: float
+    stop_event: threading.Event
+
+    def stopping(self) -> bool:
+        """True once the worker was asked to stop (drain) or the run hit its time limit."""
+        return self.stop_event.is_set()
+
+
+class Worker:
+    """Claims and runs work until told to stop."""
+
+    def __init__(self, worker_id: str, home: Path, queue: Any, *, lease_s: float = 30.0,
+                 recycle_after: int = 25, poll_s: float = 0.5, base_url: str | None = None):
+        self.worker_id = worker_id
+        self.home = home
+        self.queue = queue
+        self.lease_s = lease_s
+        self.recycle_after = recycle_after
+        self.poll_s = poll_s
+        self.base_url = base_url
+        self.stop_event = threading.Event()
+        self.runs_on_this_browser = 0
+        self.bot: Any = None
+
+    def run_forever(self) -> None:
+        """Claim and run requests until stopped; always closes the browser."""
+        try:
+            while not self.stop_event.is_set():
+                request = self.queue.claim_run(self.worker_id, self.lease_s)
+                if request is None:
+                    self.stop_event.wait(self.poll_s)
+                    continue
+                self.execute(request)
+        finally:
+            self._close_bot()
+
+    def execute(self, request: Any) -> str:
+        """Run one request and record how it ended in the queue."""
+        try:
+            flow = load_flow(request.flow_path)
+        except FlowValidationError as error:
+            self.queue.finish_run(request.id, self.worker_id, "failed", error=str(error))
+            return "failed"
+        binding = ServiceBinding(self.queue, self.worker_id, self.lease_s, threading.Event())
+        with _RunLease(self, request, binding):
+            try:
+                result = self._run(flow, request, binding)
+            except SecretsError as error:
+                self.queue.finish_run(request.id, self.worker_id, "failed", error=str(error))
+                return "failed"
+        state = RUN_STATES.get(result.status, "failed")
+        self.queue.finish_run(request.id, self.worker_id, state, run_id=result.run_id, error=result.error)
+        self._after_run(result.status)
+        return state
+
+    def _run(self, flow: Any, request: Any, binding: ServiceBinding) -> Any:
+        store = open_run_store(self.home / "runs.db")
+        try:
+            bot = self._bot() if flow.needs_browser() else None
+            options = RunOptions(home=self.home, inputs=request.inputs or {}, bot=bot, base_url=self.base_url,
+                                 secrets=default_secrets(), service=binding)
+            return run_flow(flow, options, store)
+        finally:
+            store.close()
+
+    def _bot(self) -> Any:
+        from bastidor.bots.session import Bot
+
+        if self.bot is not None and not self.bot.is_healthy():
+            self._close_bot()
+        if self.bot is None:
+            self.bot = Bot()
+            self.bot.start()
+            self.runs_on_this_browser = 0
+        return self.bot
+
+    def _after_run(self, status: str) -> None:
+        self.runs_on_this_browser += 1
+        if status == "crashed" or self.runs_on_this_browser >= self.recycle_after:
+            self._close_bot()
+
+    def _close_bot(self) -> None:
+        if self.bot is not None:
+            try:
+                self.bot.stop()
+            finally:
+                self.bot = None
+
+
+class _RunLease:
+    """Heartbeats the run request's lease and enforces the run's time limit while it runs."""
+
+    def __init__(self, worker: Worker, request: Any, binding: ServiceBinding):
+        self.worker = worker
+        self.request = request
+        self.binding = binding
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._beat, daemon=True, name="run-lease")
+
+    def __enter__(self) -> "_RunLease":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._done.set()
+        self._thread.join(timeout=5)
+
+    def _beat(self) -> None:
+        started = time.monotonic()
+        limit = self.request.timeout_s
+        while not self._done.wait(max(0.2, self.worker.lease_s / 3)):
+            if self.worker.stop_event.is_set() or (limit and time.monotonic() - started > limit):
+                self.binding.stop_event.set()
+            if not self.worker.queue.heartbeat_run(self.request.id, self.worker.worker_id, self.worker.lease_s):
+                self.binding.stop_event.set()
+                return
+
+
+def worker_id_for(number: int) -> str:
+    """A worker id unique to this host and process."""
+    return f"{socket.gethostname()}-{os.getpid()}-w{number}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of a worker process started by the service."""
+    parser = argparse.ArgumentParser(prog="bastidor-worker")
+    parser.add_argument("--home", required=True)
+    parser.add_argument("--number", type=int, default=1)
+    parser.add_argument("--lease", type=float, default=30.0)
+    parser.add_argument("--recycle-after", type=int, default=25)
+    parser.add_argument("--base-url")
+    args = parser.parse_args(argv)
+    from bastidor.queue import open_work_queue
+
+    home = Path(args.home)
+    worker = Worker(worker_id_for(args.number), home, open_work_queue(home / "queue.db"), lease_s=args.lease,
+                    recycle_after=args.recycle_after, base_url=args.base_url)
+    signal.signal(signal.SIGTERM, lambda *_: worker.stop_event.set())
+    signal.signal(signal.SIGINT, lambda *_: worker.stop_event.set())
+    worker.run_forever()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

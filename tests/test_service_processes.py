@@ -1,0 +1,203 @@
+"""The unattended service as real processes: one active scheduler, kill -9 and restart, workers killed
+mid-item, SIGTERM drain, and thousands of items over several workers. Real SQLite, no browser."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from bastidor.queue import open_work_queue
+
+REPO = Path(__file__).resolve().parents[1]
+
+ITEM_FLOW = """
+name: Slow items
+steps:
+  - read_csv: {{path: items.csv, into: rows}}
+  - for_each: "{{{{ rows }}}}"
+    item_ref: "{{{{ row.ref }}}}"
+    retry_wait: 1s
+    steps:
+      - wait: {wait}
+      - log: "done {{{{ row.ref }}}}"
+"""
+
+
+def write_items(folder: Path, count: int, wait: str = "0s") -> None:
+    (folder / "items.csv").write_text("ref\n" + "".join(f"R{n:05d}\n" for n in range(1, count + 1)))
+    (folder / "items.yaml").write_text(ITEM_FLOW.format(wait=wait))
+
+
+def write_schedules(folder: Path, every: str = "1s", grace: str = "1m", enabled: bool = True) -> Path:
+    path = folder / "schedules.yaml"
+    path.write_text(f"schedules:\n  - id: tick\n    flow: items.yaml\n    trigger: {{interval: {every}}}\n"
+                    f"    timezone: UTC\n    misfire_grace: {grace}\n    overlap: allow\n"
+                    f"    enabled: {str(enabled).lower()}\n")
+    return path
+
+
+def serve(folder: Path, *args: str) -> subprocess.Popen:
+    """Start `serve`; its output goes to a log file (see `output`), so the test never blocks on a pipe."""
+    log = folder / f"serve-{time.monotonic_ns()}.log"
+    process = subprocess.Popen([sys.executable, str(REPO / "runner.py"), "--home", str(folder / "home"),
+                                "serve", "--schedules", str(folder / "schedules.yaml"), *args],
+                               cwd=folder, stdout=log.open("w"), stderr=subprocess.STDOUT, text=True)
+    process.log = log
+    return process
+
+
+def output(process: subprocess.Popen) -> str:
+    return process.log.read_text()
+
+
+def started(process: subprocess.Popen) -> bool:
+    """The service has decided whether it is the active scheduler."""
+    text = output(process)
+    return "scheduler active" in text or "stands by" in text
+
+
+def wait_until(check, timeout: float = 60.0, every: float = 0.2) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(every)
+    return False
+
+
+def stop(process: subprocess.Popen, timeout: float = 60) -> str:
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+    process.wait(timeout=timeout)
+    return output(process)
+
+
+def queue_of(folder: Path):
+    return open_work_queue(folder / "home" / "queue.db")
+
+
+def fire_keys(folder: Path) -> list[str]:
+    with queue_of(folder) as queue:
+        return [run.key for run in queue.list_runs(schedule_id="tick", limit=10_000)]
+
+
+def test_two_schedulers_started_at_once_never_duplicate_a_fire(tmp_path):
+    write_items(tmp_path, 0)
+    write_schedules(tmp_path)
+    first, second = serve(tmp_path, "--workers", "0"), serve(tmp_path, "--workers", "0")
+    assert wait_until(lambda: started(first) and started(second), timeout=90)
+    assert wait_until(lambda: len(fire_keys(tmp_path)) >= 4, timeout=60)
+    outputs = [stop(first), stop(second)]
+    keys = fire_keys(tmp_path)
+    assert len(keys) == len(set(keys))
+    assert sum("scheduler active" in out for out in outputs) == 1
+    assert sum("stands by" in out for out in outputs) == 1, outputs
+
+
+def test_standby_scheduler_takes_over_when_the_active_one_is_killed(tmp_path):
+    write_items(tmp_path, 0)
+    write_schedules(tmp_path)
+    first = serve(tmp_path, "--workers", "0")
+    assert wait_until(lambda: len(fire_keys(tmp_path)) >= 2)
+    second = serve(tmp_path, "--workers", "0")
+    assert wait_until(lambda: started(second), timeout=90)
+    first.kill()
+    first.wait()
+    before = len(fire_keys(tmp_path))
+    assert wait_until(lambda: len(fire_keys(tmp_path)) >= before + 3, timeout=60)
+    assert "scheduler active" in stop(second)
+    keys = fire_keys(tmp_path)
+    assert len(keys) == len(set(keys))
+
+
+def test_scheduler_killed_and_restarted_makes_exactly_one_run_per_fire_time(tmp_path):
+    write_items(tmp_path, 0)
+    write_schedules(tmp_path, every="2s", grace="1m")
+    first = serve(tmp_path, "--workers", "0")
+    assert wait_until(lambda: len(fire_keys(tmp_path)) >= 2)
+    first.kill()
+    first.wait()
+    down_at = len(fire_keys(tmp_path))
+    time.sleep(5)  # at least two fire times pass with no scheduler
+    second = serve(tmp_path, "--workers", "0")
+    assert wait_until(lambda: len(fire_keys(tmp_path)) >= down_at + 3)
+    stop(second)
+    with queue_of(tmp_path) as queue:
+        runs = queue.list_runs(schedule_id="tick", limit=10_000)
+    times = [run.fire_time for run in runs]
+    assert len(times) == len(set(times)), "one run request per fire time"
+    coalesced = [run for run in runs if run.state == "skipped" and "coalesced" in (run.error or "")]
+    assert coalesced, "fires missed while down (within the grace) are coalesced into one run"
+
+
+def test_worker_killed_mid_item_leaves_the_item_to_be_retried_once(tmp_path):
+    write_items(tmp_path, 3, wait="3s")
+    write_schedules(tmp_path, enabled=False)
+    service = serve(tmp_path, "--workers", "1", "--lease", "2")
+    assert wait_until(lambda: started(service), timeout=90)
+    subprocess.run([sys.executable, str(REPO / "runner.py"), "--home", str(tmp_path / "home"), "trigger",
+                    str(tmp_path / "items.yaml")], check=True, capture_output=True, cwd=tmp_path)
+
+    def in_progress():
+        with queue_of(tmp_path) as queue:
+            return queue.items("Slow items", state="in_progress")
+
+    assert wait_until(lambda: bool(in_progress()), timeout=60)
+    victim = in_progress()[0]
+    worker_pid = int(victim.lease_owner.split("-")[-2])
+    os.kill(worker_pid, signal.SIGKILL)
+    with queue_of(tmp_path) as queue:
+        assert wait_until(lambda: queue.counts("Slow items").get("successful", 0) == 3, timeout=90)
+    stop(service)
+    with queue_of(tmp_path) as queue:
+        history = queue.history(victim.id)
+        final = queue.get_item(victim.id)
+    assert final.state == "successful"
+    assert any(event.to_state == "abandoned" and event.attempt == 1 for event in history)
+    assert [event.to_state for event in history].count("successful") == 1
+
+
+def test_sigterm_lets_the_item_in_hand_finish_and_leaves_the_rest_queued(tmp_path):
+    write_items(tmp_path, 6, wait="2s")
+    write_schedules(tmp_path, enabled=False)
+    service = serve(tmp_path, "--workers", "1", "--drain-timeout", "30")
+    assert wait_until(lambda: started(service), timeout=90)
+    subprocess.run([sys.executable, str(REPO / "runner.py"), "--home", str(tmp_path / "home"), "trigger",
+                    str(tmp_path / "items.yaml")], check=True, capture_output=True, cwd=tmp_path)
+    with queue_of(tmp_path) as queue:
+        assert wait_until(lambda: queue.items("Slow items", state="in_progress"), timeout=60)
+    text = stop(service, timeout=90)
+    assert service.returncode == 0, text
+    with queue_of(tmp_path) as queue:
+        counts = queue.counts("Slow items")
+    assert counts.get("in_progress", 0) == 0
+    assert counts.get("successful", 0) >= 1 and counts.get("new", 0) >= 1
+    assert counts.get("successful", 0) + counts.get("new", 0) == 6
+
+
+def test_two_thousand_items_over_four_workers_each_end_in_one_final_state(tmp_path):
+    write_items(tmp_path, 2000)
+    write_schedules(tmp_path, enabled=False)
+    service = serve(tmp_path, "--workers", "4")
+    assert wait_until(lambda: started(service), timeout=90)
+    for _ in range(4):
+        subprocess.run([sys.executable, str(REPO / "runner.py"), "--home", str(tmp_path / "home"), "trigger",
+                        str(tmp_path / "items.yaml")], check=True, capture_output=True, cwd=tmp_path)
+    with queue_of(tmp_path) as queue:
+        assert wait_until(lambda: queue.counts("Slow items").get("successful", 0) == 2000, timeout=400,
+                          every=1.0)
+        items = queue.items("Slow items")
+        owners = Counter(event.worker for item in items[:200] for event in queue.history(item.id)
+                         if event.to_state == "successful")
+    stop(service)
+    assert len(items) == 2000 and {item.state for item in items} == {"successful"}
+    assert len({item.reference for item in items}) == 2000
+    assert len(owners) >= 2, "the work was shared by several workers"

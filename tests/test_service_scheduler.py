@@ -1,0 +1,99 @@
+"""The scheduler only enqueues: one run per fire time, missed fires caught up or recorded, overlap honoured.
+
+Uses a real SQLite work queue, real schedules files and an injected clock; no waiting.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from bastidor.audit import AuditLog, SecretMasker
+from bastidor.queue import open_work_queue
+from bastidor.schedule import load_schedules
+from bastidor.service.scheduler import FireRecorder, Scheduler
+
+UTC = dt.timezone.utc
+T0 = dt.datetime(2026, 1, 7, 9, 0, tzinfo=UTC)  # a Wednesday
+
+
+class Clock:
+    """A clock the test moves by hand."""
+
+    def __init__(self, now: dt.datetime):
+        self.now = now
+
+    def __call__(self) -> dt.datetime:
+        return self.now
+
+
+@pytest.fixture
+def setup(tmp_path: Path):
+    (tmp_path / "tiny.yaml").write_text("name: Tiny\nsteps:\n  - log: hello\n", encoding="utf-8")
+    (tmp_path / "schedules.yaml").write_text(
+        "schedules:\n  - id: job\n    flow: tiny.yaml\n    trigger: {cron: '*/5 * * * *'}\n"
+        "    timezone: UTC\n    misfire_grace: 6m\n    overlap: allow\n", encoding="utf-8")
+    schedule = load_schedules(tmp_path / "schedules.yaml").by_id["job"]
+    queue = open_work_queue(tmp_path / "queue.db")
+    audit = AuditLog.open(tmp_path / "service.jsonl", run_id="svc", flow="service", flow_sha256="0" * 64,
+                          masker=SecretMasker())
+    clock = Clock(T0)
+    yield schedule, queue, FireRecorder(queue, audit, clock), clock
+    audit.close()
+    queue.close()
+
+
+def states(queue) -> dict[str, str]:
+    return {run.key: run.state for run in queue.list_runs(schedule_id="job", limit=1000)}
+
+
+def test_the_same_fire_time_enqueues_one_run_however_often_it_fires(setup):
+    schedule, queue, recorder, _ = setup
+    assert recorder.fire(schedule, T0) == "queued"
+    assert recorder.fire(schedule, T0) == "duplicate"
+    assert FireRecorder(queue, recorder.audit, recorder.clock).fire(schedule, T0) == "duplicate"
+    assert states(queue) == {"job@2026-01-07T09:00:00Z": "queued"}
+
+
+def test_overlap_skip_records_the_fire_as_skipped_while_a_run_is_queued(setup):
+    schedule, queue, recorder, _ = setup
+    skip = dataclasses.replace(schedule, overlap="skip")
+    recorder.fire(skip, T0)
+    assert recorder.fire(skip, T0 + dt.timedelta(minutes=5)) == "skipped"
+    assert states(queue)["job@2026-01-07T09:05:00Z"] == "skipped"
+
+
+def test_after_downtime_the_latest_fire_within_grace_runs_once_and_older_ones_are_missed(setup):
+    schedule, queue, recorder, clock = setup
+    recorder.fire(schedule, T0)
+    clock.now = T0 + dt.timedelta(minutes=21)  # 09:05..09:20 were due while no scheduler ran
+    Scheduler(recorder, clock).catch_up(schedule)
+    assert states(queue) == {
+        "job@2026-01-07T09:00:00Z": "queued",
+        "job@2026-01-07T09:05:00Z": "missed",
+        "job@2026-01-07T09:10:00Z": "missed",
+        "job@2026-01-07T09:15:00Z": "skipped",  # within the grace: coalesced into 09:20
+        "job@2026-01-07T09:20:00Z": "queued",
+    }
+
+
+def test_catching_up_twice_never_adds_a_second_run(setup):
+    schedule, queue, recorder, clock = setup
+    recorder.fire(schedule, T0)
+    clock.now = T0 + dt.timedelta(minutes=11)
+    Scheduler(recorder, clock).catch_up(schedule)
+    Scheduler(recorder, clock).catch_up(schedule)
+    queued = sorted(key for key, state in states(queue).items() if state == "queued")
+    assert queued == ["job@2026-01-07T09:00:00Z", "job@2026-01-07T09:10:00Z"]
+
+
+def test_every_fire_is_audited_with_its_key(setup, tmp_path):
+    schedule, queue, recorder, _ = setup
+    recorder.fire(schedule, T0)
+    recorder.missed(schedule, T0 - dt.timedelta(hours=1))
+    text = (tmp_path / "service.jsonl").read_text()
+    assert '"event":"schedule.fired"' in text and '"state":"missed"' in text
+    assert '"key":"job@2026-01-07T09:00:00Z"' in text
