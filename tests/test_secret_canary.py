@@ -29,16 +29,17 @@ steps:
 """
 
 
-@pytest.fixture
-def canary_run(tmp_path, fresh_portal):
-    """Run the canary flow through the command line and collect everything it left behind."""
+@pytest.fixture(scope="module")
+def canary_run(tmp_path_factory, portal):
+    """Run the canary flow through the command line (once for this module) and collect what it left."""
+    tmp_path = tmp_path_factory.mktemp("canary")
     canary = "cnry-" + secrets.token_hex(8)
     flow = tmp_path / "canary.yaml"
     flow.write_text(CANARY_FLOW.format(login=REPO / "flows" / "common" / "login.yaml"))
     env = dict(os.environ, BASTIDOR_SECRET_CANARY=canary, BASTIDOR_SECRET_PORTAL_USER=PORTAL_USER,
                BASTIDOR_SECRET_PORTAL_PASSWORD=PORTAL_PASSWORD, BASTIDOR_HOME=str(tmp_path / "home"))
     outputs = []
-    for args in (["run", str(flow), "--base-url", fresh_portal.url], ["runs", "show", "last"],
+    for args in (["run", str(flow), "--base-url", portal.url], ["runs", "show", "last"],
                  ["runs", "show", "last", "--json"], ["runs", "list", "--json"], ["report", "last"],
                  ["audit", "verify", "last"]):
         done = subprocess.run([sys.executable, str(REPO / "runner.py"), *args], env=env, cwd=tmp_path,

@@ -201,3 +201,20 @@ def test_two_thousand_items_over_four_workers_each_end_in_one_final_state(tmp_pa
     assert len(items) == 2000 and {item.state for item in items} == {"successful"}
     assert len({item.reference for item in items}) == 2000
     assert len(owners) >= 2, "the work was shared by several workers"
+
+
+def test_drain_timeout_puts_the_unfinished_item_back_in_the_queue(tmp_path):
+    write_items(tmp_path, 2, wait="20s")
+    write_schedules(tmp_path, enabled=False)
+    service = serve(tmp_path, "--workers", "1", "--drain-timeout", "1")
+    assert wait_until(lambda: started(service), timeout=90)
+    subprocess.run([sys.executable, str(REPO / "runner.py"), "--home", str(tmp_path / "home"), "trigger",
+                    str(tmp_path / "items.yaml")], check=True, capture_output=True, cwd=tmp_path)
+    with queue_of(tmp_path) as queue:
+        assert wait_until(lambda: queue.items("Slow items", state="in_progress"), timeout=60)
+    stop(service, timeout=90)
+    with queue_of(tmp_path) as queue:
+        items = queue.items("Slow items")
+        history = queue.history(items[0].id)
+    assert {item.state for item in items} == {"new"}, "nothing is lost or left in progress"
+    assert any(event.to_state == "abandoned" for event in history)

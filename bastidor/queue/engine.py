@@ -121,8 +121,8 @@ def _dumps_json(value: Any) -> str:
 def _operational_message(path: Path, error: OperationalError) -> str:
     reason = _reason(error)
     if "locked" in reason or "busy" in reason:
-        return (f"The work queue at {path} stayed locked for {BUSY_TIMEOUT_MS // 1000} s ({reason}); another "
-                "process holds a long write transaction. Check for a stuck process, then retry.")
+        return (f"The work queue at {path} is locked by another process ({reason}; waited up to "
+                f"{BUSY_TIMEOUT_MS // 1000} s). A process may be stuck in a long write: check for one, then retry.")
     return f"The work queue at {path} cannot be used: {reason}. Check the file and its folder's permissions."
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import signal
 import socket
@@ -71,10 +72,17 @@ class WorkerPool:
                 worker.process.kill()
                 worker.process.wait()
                 killed.append(worker.worker_id)
-        for worker_id in killed:
-            released = self.queue.release_worker(worker_id)
-            self.audit.event("worker.killed_after_drain", worker=worker_id, released=released)
+        if killed:
+            self._requeue_leases_of_killed(killed)
         return killed
+
+    def _requeue_leases_of_killed(self, killed: list[str]) -> None:
+        """Every worker is gone now, so every lease still held is dead: expire them at once. Their items
+        are recorded as abandoned and go back to the queue for the next start."""
+        after_leases = dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=self.lease_s + 1)
+        reaped = self.queue.reap_expired(now=after_leases)
+        self.audit.event("workers.killed_after_drain", workers=killed, items_requeued=reaped.items_requeued,
+                         runs_requeued=reaped.runs_requeued)
 
     def _spawn(self, number: int) -> WorkerProcess:
         command = [sys.executable, "-m", "bastidor.service.worker", "--home", str(self.home), "--number",
