@@ -177,6 +177,19 @@ def test_old_owner_of_a_reaped_lease_gets_lease_lost_and_records_nothing(queue):
         queue.complete_item(item.id, "w2", now=at(34))
 
 
+def test_leases_of_stopped_workers_are_handed_back_at_once_and_others_kept(queue):
+    add(queue, "A", "B", "C")
+    dead = queue.claim_item(Q, "killed-1", 600, now=T0)
+    alive = queue.claim_item(Q, "alive", 600, now=T0)
+    result = queue.abandon_leases(["killed-1", "killed-2"], reason="killed after the drain timeout", now=at(5))
+    assert (result.items_requeued, result.items_failed) == ([dead.id], [])
+    assert queue.get_item(alive.id).lease_owner == "alive"
+    abandoned = queue.history(dead.id)[2]
+    assert (abandoned.to_state, abandoned.attempt, abandoned.worker) == ("abandoned", 1, "killed-1")
+    assert abandoned.reason.startswith("killed after the drain timeout (last heartbeat ")
+    assert queue.claim_item(Q, "next", 60, now=at(6)).id == dead.id
+
+
 def test_item_abandoned_on_its_last_attempt_fails_as_an_application_exception(queue):
     queue.add_items(Q, [NewItem("A")], max_attempts=1, now=T0)
     item = queue.claim_item(Q, "w", 30, now=T0)

@@ -106,6 +106,18 @@ def test_expired_run_lease_is_abandoned_then_requeued_with_the_attempt_counted(q
     assert not queue.heartbeat_run(request.id, "w1", 30, now=at(33))
 
 
+def test_runs_of_stopped_workers_are_handed_back_at_once(queue):
+    fire(queue, "demo", 0)
+    fire(queue, "demo", 5, max_attempts=1)
+    first = queue.claim_run("killed", 600, now=at(600))
+    last_try = queue.claim_run("killed", 600, now=at(600))
+    result = queue.abandon_leases(["killed"], now=at(601))
+    assert (result.runs_requeued, result.runs_crashed) == ([first.id], [last_try.id])
+    assert queue.run_history(first.id)[2].reason.startswith("its worker was stopped")
+    assert queue.get_run(last_try.id).state == "crashed"
+    assert queue.abandon_leases([]).total == 0
+
+
 def test_run_abandoned_on_its_last_attempt_ends_crashed(queue):
     fire(queue, "demo", 0, max_attempts=2)
     for attempt in (1, 2):

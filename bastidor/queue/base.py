@@ -136,6 +136,12 @@ class WorkQueue(ABC):
         """Hand back rows whose lease expired (recorded as abandoned) and fail items past their deadline."""
 
     @abstractmethod
+    def abandon_leases(self, workers: Iterable[str], *, reason: str = "its worker was stopped",
+                       now: datetime | None = None) -> ReapResult:
+        """Hand back at once every row leased by `workers` (known dead, e.g. killed after a drain timeout),
+        recorded as abandoned with `reason` and the attempt counted, as the reaper would after the lease."""
+
+    @abstractmethod
     def counts(self, queue_name: str) -> dict[str, int]:
         """Return how many items of the queue are in each state (every state, zeros included)."""
 

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import sqlite3
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,6 +20,7 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from bastidor.audit.canonical import to_jsonable
 from bastidor.queue.base import QueueError
 from bastidor.queue.schema import metadata
+from bastidor.store.sql import enable_wal
 
 BUSY_TIMEOUT_MS = 30_000
 _BEGIN_OPTION = "bastidor_queue_begin"
@@ -87,7 +86,7 @@ def _create_engine(path: Path, synchronous: str) -> Engine:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        _enable_wal(cursor)
+        enable_wal(cursor, BUSY_TIMEOUT_MS / 1000)
         cursor.execute(f"PRAGMA synchronous = {synchronous}")
         cursor.execute("PRAGMA foreign_keys = ON")
         cursor.close()
@@ -98,20 +97,6 @@ def _create_engine(path: Path, synchronous: str) -> Engine:
         connection.exec_driver_sql(f"BEGIN {mode}")
 
     return engine
-
-
-def _enable_wal(cursor: sqlite3.Cursor) -> None:
-    """Switch to WAL, retrying while locked: SQLite answers this pragma "database is locked" at once,
-    without its busy timeout, while another process converts the file or checkpoints it on close."""
-    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
-    while True:
-        try:
-            cursor.execute("PRAGMA journal_mode = WAL")
-            return
-        except sqlite3.OperationalError as error:
-            if "locked" not in str(error) or time.monotonic() >= deadline:
-                raise
-            time.sleep(0.01)
 
 
 def _dumps_json(value: Any) -> str:

@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, insert, or_, select
+from sqlalchemy import Connection, RowMapping, bindparam, func, insert, or_, select
 
 from bastidor.queue import rows
 from bastidor.queue.records import ITEM_STATES, AddResult, ItemEvent, NewItem, ReapResult, WorkItem
@@ -113,12 +113,22 @@ def heartbeat(connection: Connection, item_id: int, worker: str, lease_s: float,
 
 def reap(connection: Connection, now: datetime) -> ReapResult:
     """Hand back items whose lease expired (or fail them), and fail new items past their deadline."""
-    result = ReapResult()
-    for row in rows.expired_leases(connection, ITEM, now):
-        item = _after_abandon(connection, rows.abandon(connection, ITEM, row, now), now)
-        (result.items_requeued if item.state == "new" else result.items_failed).append(item.id)
+    result = _hand_back(connection, rows.expired_leases(connection, ITEM, now), None, now)
     for row in connection.execute(_OVERDUE, {"b_now": now}).mappings().all():
         result.items_failed.append(_fail_overdue(connection, row, now).id)
+    return result
+
+
+def abandon_leases(connection: Connection, workers: list[str], why: str, now: datetime) -> ReapResult:
+    """Hand back (or fail) every item leased by `workers`, at once, recorded as abandoned because `why`."""
+    return _hand_back(connection, rows.leases_of(connection, ITEM, workers), why, now)
+
+
+def _hand_back(connection: Connection, leased: list[RowMapping], why: str | None, now: datetime) -> ReapResult:
+    result = ReapResult()
+    for row in leased:
+        item = _after_abandon(connection, rows.abandon(connection, ITEM, row, now, why), now)
+        (result.items_requeued if item.state == "new" else result.items_failed).append(item.id)
     return result
 
 

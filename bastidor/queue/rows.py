@@ -56,6 +56,8 @@ def _prepare(kind: RowKind) -> dict[str, Any]:
                               .values(attempts=table.c.attempts + 1).returning(*table.c),
         "heartbeat": update(table).where(row_id, leased, table.c.lease_owner == bindparam("b_worker")),
         "expired": select(table).where(leased, table.c.lease_expires < bindparam("b_now")).order_by(table.c.id),
+        "owned_by": select(table).where(leased, table.c.lease_owner.in_(bindparam("b_workers", expanding=True)))
+                                 .order_by(table.c.id),
         "add_event": insert(events),
         "history": select(events).where(events.c[kind.event_key] == bindparam("b_id")).order_by(events.c.id),
     }
@@ -120,10 +122,16 @@ def expired_leases(connection: Connection, kind: RowKind, now: datetime) -> list
     return list(connection.execute(kind.statements["expired"], {"b_now": now}).mappings())
 
 
-def abandon(connection: Connection, kind: RowKind, row: Mapping[str, Any], now: datetime) -> dict[str, Any]:
-    """Record that the row's lease expired (``abandoned``); return the row as it now stands in history."""
+def leases_of(connection: Connection, kind: RowKind, workers: list[str]) -> list[RowMapping]:
+    """Rows leased by any of `workers`, expired or not."""
+    return list(connection.execute(kind.statements["owned_by"], {"b_workers": workers}).mappings())
+
+
+def abandon(connection: Connection, kind: RowKind, row: Mapping[str, Any], now: datetime,
+            why: str | None = None) -> dict[str, Any]:
+    """Record the row as ``abandoned`` (its lease expired, or `why`); return it as it now stands in history."""
     heartbeat_at = row["heartbeat_at"].isoformat() if row["heartbeat_at"] else "never"
-    note = f"lease expired at {row['lease_expires'].isoformat()} (last heartbeat {heartbeat_at})"
+    note = f"{why or 'lease expired at ' + row['lease_expires'].isoformat()} (last heartbeat {heartbeat_at})"
     record_event(connection, kind, row["id"], now, row["state"], "abandoned", row["attempts"], row["lease_owner"],
                  note)
     return {**row, "state": "abandoned"}

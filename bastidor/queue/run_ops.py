@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, insert, or_, select
+from sqlalchemy import Connection, RowMapping, bindparam, func, insert, or_, select
 
 from bastidor.queue import rows
 from bastidor.queue.records import ReapResult, RunEvent, RunRequest
@@ -68,9 +68,18 @@ def heartbeat(connection: Connection, request_id: int, worker: str, lease_s: flo
 
 def reap(connection: Connection, now: datetime) -> ReapResult:
     """Hand back running requests whose lease expired, or end them as crashed with attempts used up."""
+    return _hand_back(connection, rows.expired_leases(connection, RUN, now), None, now)
+
+
+def abandon_leases(connection: Connection, workers: list[str], why: str, now: datetime) -> ReapResult:
+    """Hand back (or crash) every request leased by `workers`, at once, recorded as abandoned because `why`."""
+    return _hand_back(connection, rows.leases_of(connection, RUN, workers), why, now)
+
+
+def _hand_back(connection: Connection, leased: list[RowMapping], why: str | None, now: datetime) -> ReapResult:
     result = ReapResult()
-    for row in rows.expired_leases(connection, RUN, now):
-        request = _after_abandon(connection, rows.abandon(connection, RUN, row, now), now)
+    for row in leased:
+        request = _after_abandon(connection, rows.abandon(connection, RUN, row, now, why), now)
         (result.runs_requeued if request.state == "queued" else result.runs_crashed).append(request.id)
     return result
 

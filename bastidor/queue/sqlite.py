@@ -170,6 +170,19 @@ class SqliteWorkQueue(WorkQueue):
         result.runs_requeued, result.runs_crashed = runs.runs_requeued, runs.runs_crashed
         return result
 
+    def abandon_leases(self, workers: Iterable[str], *, reason: str = "its worker was stopped",
+                       now: datetime | None = None) -> ReapResult:
+        """Hand back at once every row leased by `workers` (known dead), recorded as abandoned with `reason`."""
+        names, moment = [_worker(worker) for worker in workers], checks.resolve_now(now)
+        reason = checks.text("reason", reason, 1000)
+        if not names:
+            return ReapResult()
+        with self.database.writing() as connection:
+            result = item_ops.abandon_leases(connection, names, reason, moment)
+            runs = run_ops.abandon_leases(connection, names, reason, moment)
+        result.runs_requeued, result.runs_crashed = runs.runs_requeued, runs.runs_crashed
+        return result
+
     def counts(self, queue_name: str) -> dict[str, int]:
         """Return how many items of the queue are in each state (every state, zeros included)."""
         with self.database.reading() as connection:

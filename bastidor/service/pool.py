@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import signal
 import socket
@@ -77,10 +76,8 @@ class WorkerPool:
         return killed
 
     def _requeue_leases_of_killed(self, killed: list[str]) -> None:
-        """Every worker is gone now, so every lease still held is dead: expire them at once. Their items
-        are recorded as abandoned and go back to the queue for the next start."""
-        after_leases = dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=self.lease_s + 1)
-        reaped = self.queue.reap_expired(now=after_leases)
+        """The killed workers' leases are dead: hand their rows back at once, recorded as abandoned."""
+        reaped = self.queue.abandon_leases(killed, reason="its worker was killed after the drain timeout")
         self.audit.event("workers.killed_after_drain", workers=killed, items_requeued=reaped.items_requeued,
                          runs_requeued=reaped.runs_requeued)
 

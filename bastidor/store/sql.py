@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import difflib
 import json
+import sqlite3
+import time
 from dataclasses import asdict, fields
 from pathlib import Path
 from typing import Any, Sequence
@@ -151,9 +153,23 @@ def _dumps_json(value: Any) -> str:
 def _configure_sqlite_connection(dbapi_connection: Any, connection_record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
-    cursor.execute("PRAGMA journal_mode = WAL")
+    enable_wal(cursor, SQLITE_BUSY_TIMEOUT_MS / 1000)
     cursor.execute("PRAGMA foreign_keys = ON")
     cursor.close()
+
+
+def enable_wal(cursor: Any, timeout_s: float) -> None:
+    """Switch a SQLite connection to WAL, retrying while locked: SQLite answers this pragma "database is
+    locked" at once, without its busy timeout, while another process converts or checkpoints the file."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() >= deadline:
+                raise
+            time.sleep(0.01)
 
 
 def _check_run_fields(changes: dict[str, Any]) -> None:
