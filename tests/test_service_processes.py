@@ -64,6 +64,12 @@ def started(process: subprocess.Popen) -> bool:
     return "scheduler active" in text or "stands by" in text
 
 
+def trigger(folder: Path) -> None:
+    """`runner.py trigger` the item flow, as an operator would."""
+    subprocess.run([sys.executable, str(REPO / "runner.py"), "--home", str(folder / "home"), "trigger",
+                    str(folder / "items.yaml")], check=True, capture_output=True, cwd=folder)
+
+
 def wait_until(check, timeout: float = 60.0, every: float = 0.2) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -143,8 +149,7 @@ def test_worker_killed_mid_item_leaves_the_item_to_be_retried_once(tmp_path):
     write_schedules(tmp_path, enabled=False)
     service = serve(tmp_path, "--workers", "1", "--lease", "2")
     assert wait_until(lambda: started(service), timeout=90)
-    subprocess.run([sys.executable, str(REPO / "runner.py"), "--home", str(tmp_path / "home"), "trigger",
-                    str(tmp_path / "items.yaml")], check=True, capture_output=True, cwd=tmp_path)
+    trigger(tmp_path)
 
     def in_progress():
         with queue_of(tmp_path) as queue:
@@ -170,8 +175,7 @@ def test_sigterm_lets_the_item_in_hand_finish_and_leaves_the_rest_queued(tmp_pat
     write_schedules(tmp_path, enabled=False)
     service = serve(tmp_path, "--workers", "1", "--drain-timeout", "30")
     assert wait_until(lambda: started(service), timeout=90)
-    subprocess.run([sys.executable, str(REPO / "runner.py"), "--home", str(tmp_path / "home"), "trigger",
-                    str(tmp_path / "items.yaml")], check=True, capture_output=True, cwd=tmp_path)
+    trigger(tmp_path)
     with queue_of(tmp_path) as queue:
         assert wait_until(lambda: queue.items("Slow items", state="in_progress"), timeout=60)
     text = stop(service, timeout=90)
@@ -189,8 +193,7 @@ def test_two_thousand_items_over_four_workers_each_end_in_one_final_state(tmp_pa
     service = serve(tmp_path, "--workers", "4")
     assert wait_until(lambda: started(service), timeout=90)
     for _ in range(4):
-        subprocess.run([sys.executable, str(REPO / "runner.py"), "--home", str(tmp_path / "home"), "trigger",
-                        str(tmp_path / "items.yaml")], check=True, capture_output=True, cwd=tmp_path)
+        trigger(tmp_path)
     with queue_of(tmp_path) as queue:
         assert wait_until(lambda: queue.counts("Slow items").get("successful", 0) == 2000, timeout=400,
                           every=1.0)
@@ -208,8 +211,7 @@ def test_drain_timeout_puts_the_unfinished_item_back_in_the_queue(tmp_path):
     write_schedules(tmp_path, enabled=False)
     service = serve(tmp_path, "--workers", "1", "--drain-timeout", "1")
     assert wait_until(lambda: started(service), timeout=90)
-    subprocess.run([sys.executable, str(REPO / "runner.py"), "--home", str(tmp_path / "home"), "trigger",
-                    str(tmp_path / "items.yaml")], check=True, capture_output=True, cwd=tmp_path)
+    trigger(tmp_path)
     with queue_of(tmp_path) as queue:
         assert wait_until(lambda: queue.items("Slow items", state="in_progress"), timeout=60)
     stop(service, timeout=90)

@@ -5,13 +5,13 @@ so several bots share the work and a crashed bot's item is picked up again after
 from __future__ import annotations
 
 import datetime as dt
-import threading
 from decimal import Decimal
 from typing import Any
 
 from bastidor.executor.errors import RunStopped
 from bastidor.executor.items import run_item
 from bastidor.executor.state import ItemState
+from bastidor.service.heartbeat import Heartbeat
 
 def encode_value(value: Any) -> Any:
     """A row as JSON that keeps money exact and dates as dates."""
@@ -96,7 +96,8 @@ def _process(ctx: Any, params: Any, claimed: Any) -> None:
     ctx.set_variable(params.as_, row)
     item = ItemState(ref=claimed.reference, index=claimed.id, data=row if isinstance(row, dict) else {"value": row},
                      attempt=claimed.attempts)
-    with _Heartbeat(service, claimed.id):
+    renew = lambda: service.queue.heartbeat_item(claimed.id, service.worker_id, service.item_lease_s)  # noqa: E731
+    with Heartbeat(service.item_lease_s / 3, renew, name=f"item-{claimed.id}"):
         try:
             run_item(ctx, item, ctx.node.blocks["steps"], on_error="continue")
         except RunStopped:
@@ -113,28 +114,3 @@ def _record(service: Any, claimed: Any, item: ItemState, retry_wait_ms: int) -> 
     wait_s = retry_wait_ms / 1000 * 2 ** max(0, claimed.attempts - 1)
     service.queue.fail_item(claimed.id, service.worker_id, item.reason or "failed", business=business,
                             retry_in_s=wait_s)
-
-
-class _Heartbeat:
-    """Renews an item's lease from a background thread while the item is processed."""
-
-    def __init__(self, service: Any, item_id: int):
-        self.service = service
-        self.item_id = item_id
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._beat, daemon=True, name=f"heartbeat-{item_id}")
-
-    def __enter__(self) -> "_Heartbeat":
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
-
-    def _beat(self) -> None:
-        interval = max(0.2, self.service.item_lease_s / 3)
-        while not self._stop.wait(interval):
-            if not self.service.queue.heartbeat_item(self.item_id, self.service.worker_id,
-                                                     self.service.item_lease_s):
-                return

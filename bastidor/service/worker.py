@@ -22,6 +22,7 @@ from bastidor.executor.run import RunOptions, run_flow
 from bastidor.flow.diagnostics import FlowValidationError
 from bastidor.flow.loader import load_flow
 from bastidor.secrets import SecretsError, default_secrets
+from bastidor.service.heartbeat import Heartbeat
 from bastidor.store import open_run_store
 
 RUN_STATES = {"succeeded": "done", "failed": "failed", "crashed": "crashed"}
@@ -77,7 +78,7 @@ class Worker:
             self.queue.finish_run(request.id, self.worker_id, "failed", error=str(error))
             return "failed"
         binding = ServiceBinding(self.queue, self.worker_id, self.lease_s, threading.Event())
-        with _RunLease(self, request, binding):
+        with _run_lease(self, request, binding):
             try:
                 result = self._run(flow, request, binding)
             except SecretsError as error:
@@ -122,33 +123,21 @@ class Worker:
                 self.bot = None
 
 
-class _RunLease:
-    """Heartbeats the run request's lease and enforces the run's time limit while it runs."""
+def _run_lease(worker: Worker, request: Any, binding: ServiceBinding) -> Heartbeat:
+    """Heartbeats the run request's lease and enforces the run's time limit while it runs: past the
+    limit, or when the lease is lost, the run stops claiming items."""
+    started = time.monotonic()
 
-    def __init__(self, worker: Worker, request: Any, binding: ServiceBinding):
-        self.worker = worker
-        self.request = request
-        self.binding = binding
-        self._done = threading.Event()
-        self._thread = threading.Thread(target=self._beat, daemon=True, name="run-lease")
+    def beat() -> bool:
+        limit = request.timeout_s
+        if worker.stop_event.is_set() or (limit and time.monotonic() - started > limit):
+            binding.stop_event.set()
+        if not worker.queue.heartbeat_run(request.id, worker.worker_id, worker.lease_s):
+            binding.stop_event.set()
+            return False
+        return True
 
-    def __enter__(self) -> "_RunLease":
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self._done.set()
-        self._thread.join(timeout=5)
-
-    def _beat(self) -> None:
-        started = time.monotonic()
-        limit = self.request.timeout_s
-        while not self._done.wait(max(0.2, self.worker.lease_s / 3)):
-            if self.worker.stop_event.is_set() or (limit and time.monotonic() - started > limit):
-                self.binding.stop_event.set()
-            if not self.worker.queue.heartbeat_run(self.request.id, self.worker.worker_id, self.worker.lease_s):
-                self.binding.stop_event.set()
-                return
+    return Heartbeat(worker.lease_s / 3, beat, name="run-lease")
 
 
 def worker_id_for(number: int) -> str:
