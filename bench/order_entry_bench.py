@@ -81,6 +81,7 @@ def hand_written(url: str, rows: list[list], out: Path) -> None:
             field(page, "Quantity").fill(str(qty))
             field(page, "Unit price").fill(str(price))
             field(page, "Discount (%)").fill(str(discount))
+            field(page, "Order reference").fill(order_id)
             page.get_by_role("button", name="Submit order").click()
             page.locator("[data-testid=order-number], [role=alert]").first.wait_for()
             number = page.get_by_test_id("order-number").inner_text()

@@ -32,6 +32,17 @@ def test_order_entry_flow_enters_every_order_in_the_portal(fresh_portal, run_flo
     assert {o["customer"] for o in orders} >= {"Acme Ltd", "Globex"}
 
 
+def test_running_the_order_entry_again_never_enters_an_order_twice(fresh_portal, run_flow_file):
+    first = run_flow_file(FLOWS / "order_entry.yaml", base_url=fresh_portal.url)
+    second = run_flow_file(FLOWS / "order_entry.yaml", base_url=fresh_portal.url)
+    orders = api(fresh_portal, "/api/orders")
+    assert len(orders) == 11 and len({o["reference"] for o in orders}) == 11
+    assert second.result.items_succeeded == 11, "the portal hands back the order each reference made"
+    numbers = [sorted(row[1] for row in sheet_rows(run.result.run_dir / "order-results.xlsx", "Results")[1:])
+               for run in (first, second)]
+    assert numbers[0] == numbers[1]
+
+
 def test_order_entry_writes_results_and_exceptions_workbook(fresh_portal, run_flow_file):
     run = run_flow_file(FLOWS / "order_entry.yaml", base_url=fresh_portal.url)
     workbook = run.result.run_dir / "order-results.xlsx"

@@ -187,12 +187,25 @@ def test_order_form_fields_are_reshuffled_and_renamed_on_every_render(client: Te
     assert not {f["id"] for f in first.fields} & {f["id"] for f in second.fields}
 
 
-def test_only_customer_and_product_labels_are_tied_to_their_inputs(client: TestClient) -> None:
+def test_only_customer_product_and_reference_labels_are_tied_to_their_inputs(client: TestClient) -> None:
     form = parse_form(client.get("/orders/new").text)
     tied = {f["label"] for f in form.fields if f["for"] is not None and f["for"] == f["id"]}
-    assert tied == {"Customer", "Product"}
-    assert {f["label"] for f in form.fields} == {"Customer", "Product", "Quantity", "Unit price", "Discount (%)"}
+    assert tied == {"Customer", "Product", "Order reference"}
+    assert {f["label"] for f in form.fields} == {"Customer", "Product", "Quantity", "Unit price", "Discount (%)",
+                                                 "Order reference"}
     assert '<option value="SKU-003">Sprocket</option>' in client.get("/orders/new").text
+
+
+def test_an_order_reference_is_taken_once_and_gives_back_its_order(client: TestClient) -> None:
+    numbers = []
+    for _ in range(2):
+        form = parse_form(client.get("/orders/new").text)
+        data = {"form_token": form.token, **{form.name_of(k): v for k, v in order().items()},
+                form.name_of("Order reference"): "PO-77"}
+        posted = client.post("/orders/new", data=data, follow_redirects=False)
+        numbers.append(posted.headers["location"])
+    assert numbers[0] == numbers[1]
+    assert [o["reference"] for o in client.get("/api/orders").json()] == ["PO-77"]
 
 
 def test_failure_rate_one_answers_503_and_changes_nothing(client: TestClient) -> None:

@@ -41,6 +41,7 @@ ORDER_FIELDS = (
     FieldSpec("quantity", "Quantity", inputmode="numeric"),
     FieldSpec("unit_price", "Unit price", inputmode="decimal"),
     FieldSpec("discount", "Discount (%)", inputmode="decimal"),
+    FieldSpec("reference", "Order reference", tied=True),
 )
 CUSTOMER_FIELDS = (
     FieldSpec("first_name", "First name"),

@@ -43,6 +43,7 @@ class OrderDraft:
     quantity: int
     unit_price: Decimal
     discount: Decimal
+    reference: str | None = None
 
     @property
     def total(self) -> Decimal:
@@ -70,6 +71,7 @@ class Order:
     total: Decimal
     status: str
     created_at: str
+    reference: str | None = None
 
     def as_json(self) -> dict[str, Any]:
         """Return the order for the JSON API, Decimals as strings."""

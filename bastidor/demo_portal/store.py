@@ -78,6 +78,7 @@ class PortalStore:
             if db_path is not None:
                 self._conn.execute("PRAGMA journal_mode=WAL")
             self._conn.executescript(SCHEMA)
+            _add_reference_column(self._conn)
         with self._transaction() as db:
             if db.execute("SELECT COUNT(*) FROM products").fetchone()[0] == 0:
                 self._seed_products(db)
@@ -164,9 +165,10 @@ class PortalStore:
         return FormToken(kind=kind, fields=json.loads(rows[0]["fields"]), result=rows[0]["result"])
 
     def place_order(self, token: str, draft: OrderDraft) -> Submission:
-        """Create the order and take its units from stock, once per form token."""
+        """Create the order and take its units from stock, once per form token and once per order
+        reference: a reference already entered gives back the order it was entered as."""
         with self._transaction() as db:
-            already = _token_result(db, token)
+            already = _token_result(db, token) or _order_with_reference(db, draft.reference)
             if already:
                 return Submission(key=already, repeated=True)
             row = db.execute("SELECT name, stock FROM products WHERE sku = ?", (draft.sku,)).fetchone()
@@ -216,14 +218,29 @@ def _token_result(db: sqlite3.Connection, token: str) -> str | None:
 
 def _insert_order(db: sqlite3.Connection, draft: OrderDraft, product_name: str) -> str:
     cursor = db.execute(
-        "INSERT INTO orders (customer, sku, product, quantity, unit_price, discount, total, status, created_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO orders (customer, sku, product, quantity, unit_price, discount, total, status, created_at,"
+        " reference) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (draft.customer, draft.sku, product_name, draft.quantity, str(draft.unit_price), str(draft.discount),
-         str(draft.total), CONFIRMED, _now()),
+         str(draft.total), CONFIRMED, _now(), draft.reference),
     )
     number = f"SO-{cursor.lastrowid:06d}"
     db.execute("UPDATE orders SET number = ? WHERE id = ?", (number, cursor.lastrowid))
     return number
+
+
+def _add_reference_column(db: sqlite3.Connection) -> None:
+    """Databases made before order references existed get the column and its unique index."""
+    columns = {row["name"] for row in db.execute("PRAGMA table_info(orders)")}
+    if "reference" not in columns:
+        db.execute("ALTER TABLE orders ADD COLUMN reference TEXT")
+    db.execute("CREATE UNIQUE INDEX IF NOT EXISTS orders_reference ON orders (reference)")
+
+
+def _order_with_reference(db: sqlite3.Connection, reference: str | None) -> str | None:
+    if reference is None:
+        return None
+    row = db.execute("SELECT number FROM orders WHERE reference = ?", (reference,)).fetchone()
+    return row["number"] if row else None
 
 
 def _product(row: sqlite3.Row) -> Product:
@@ -234,7 +251,8 @@ def _order(row: sqlite3.Row) -> Order:
     money = {key: Decimal(row[key]) for key in ("unit_price", "discount", "total")}
     return Order(
         number=row["number"], customer=row["customer"], sku=row["sku"], product=row["product"],
-        quantity=row["quantity"], status=row["status"], created_at=row["created_at"], **money,
+        quantity=row["quantity"], status=row["status"], created_at=row["created_at"],
+        reference=row["reference"], **money,
     )
 
 

@@ -9,6 +9,7 @@ from bastidor.demo_portal.forms import FIELD_LABELS
 from bastidor.demo_portal.records import CustomerDraft, OrderDraft
 
 MAX_TEXT = 200
+MAX_REFERENCE = 40
 WHOLE_NUMBER = re.compile(r"\d{1,9}", re.ASCII)
 PRICE = re.compile(r"\d{1,9}(\.\d{1,2})?", re.ASCII)
 PERCENT = re.compile(r"\d{1,3}(\.\d{1,6})?", re.ASCII)
@@ -72,9 +73,12 @@ def validate_order(values: dict[str, str], known_skus: set[str]) -> OrderDraft |
     quantity = parse_quantity(values.get("quantity", ""), errors)
     unit_price = parse_unit_price(values.get("unit_price", ""), errors)
     discount = parse_discount(values.get("discount", ""), errors)
+    reference = values.get("reference", "").strip() or None
+    if reference is not None and len(reference) > MAX_REFERENCE:
+        errors.append(f"Order reference is too long: keep it to {MAX_REFERENCE} characters.")
     if errors:
         return errors
-    return OrderDraft(customer, sku, quantity, unit_price, discount)
+    return OrderDraft(customer, sku, quantity, unit_price, discount, reference)
 
 
 def validate_customer(values: dict[str, str]) -> CustomerDraft | list[str]:
