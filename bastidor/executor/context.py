@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,9 +19,7 @@ class Scope:
 
     flow: Flow
     variables: dict[str, Any]
-    path: str = ""
     item: ItemState | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 class StepContext:

@@ -35,7 +35,6 @@ class Counters:
     items_total: int = 0
     items_succeeded: int = 0
     items_failed: int = 0
-    steps: int = 0
     already_processed: int = 0
     failures: list[tuple[str, str]] = field(default_factory=list)
 
