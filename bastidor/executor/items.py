@@ -75,5 +75,6 @@ def _finish(ctx: StepContext, item: ItemState, started: Any, kind: str | None = 
                       status=item.status, exception=exception, reason=reason)
     state.store.upsert_item(ItemRecord(run_id=state.run_id, item_ref=item.ref, status=item.status,
                                        reason=reason, attempts=item.attempt, started_at=started,
-                                       ended_at=utc_now(), data=state.masker.mask(item.data)))
+                                       ended_at=utc_now(), data=state.masker.mask(item.data),
+                                       exception=exception if item.status == "failed" else None))
     state.progress.item_finished(item)

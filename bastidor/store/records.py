@@ -60,6 +60,9 @@ class ItemRecord:
     started_at: datetime = field(default_factory=utc_now)
     ended_at: datetime | None = None
     data: dict[str, Any] = field(default_factory=dict)
+    exception: str | None = None
+    """For a failed item: ``"business"`` (a rule of the process said no; a person must look) or
+    ``"application"`` (the site or the bot failed; retrying may help)."""
 
 
 @dataclass

@@ -88,6 +88,7 @@ items = Table(
     Column("started_at", UtcDateTime, nullable=False),
     Column("ended_at", UtcDateTime),
     Column("data", JSON, nullable=False),
+    Column("exception", String(20)),
     Index("ix_items_run_id_started_at", "run_id", "started_at"),
 )
 
@@ -112,3 +113,19 @@ steps = Table(
     Column("line", Text),
     Index("ix_steps_run_id_item_ref", "run_id", "item_ref"),
 )
+
+
+ADDED_COLUMNS: tuple[tuple[Table, Column[Any]], ...] = ((items, items.c.exception),)
+"""Columns added after the first release: `add_missing_columns` adds them to an older store."""
+
+
+def add_missing_columns(connection: Any) -> None:
+    """Add the nullable columns that a store created by an older Bastidor lacks (ALTER TABLE ... ADD)."""
+    from sqlalchemy import inspect
+
+    inspector = inspect(connection)
+    for table, column in ADDED_COLUMNS:
+        present = {existing["name"] for existing in inspector.get_columns(table.name)}
+        if column.name not in present:
+            kind = column.type.compile(dialect=connection.dialect)
+            connection.exec_driver_sql(f'ALTER TABLE {table.name} ADD COLUMN "{column.name}" {kind}')

@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from bastidor.store.base import AmbiguousRunIdError, RunNotFoundError, RunStore, StoreError
 from bastidor.audit.canonical import to_jsonable
 from bastidor.store.records import ItemRecord, RunRecord, StepRecord
-from bastidor.store.schema import items, metadata, runs, steps
+from bastidor.store.schema import add_missing_columns, items, metadata, runs, steps
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 RUN_FIELDS = frozenset(field.name for field in fields(RunRecord))
@@ -35,6 +35,8 @@ class SqlRunStore(RunStore):
         self.engine = _create_engine(url)
         try:
             metadata.create_all(self.engine)
+            with self.engine.begin() as connection:
+                add_missing_columns(connection)
         except SQLAlchemyError as error:
             self.engine.dispose()
             raise StoreError(f"Cannot open the run store at {url}: {_reason(error)}.") from error
