@@ -10,7 +10,7 @@ from decimal import Decimal
 
 import pytest
 
-from bastidor.queue import Backoff, LeaseLost, NewItem, NotFound, open_work_queue
+from bastidor.queue import Backoff, LeaseLost, NewItem, NotFound, QueueError, open_work_queue
 
 T0 = datetime(2026, 11, 27, 10, 0, tzinfo=timezone.utc)
 BACKENDS = {"sqlite-file": lambda tmp_path: tmp_path / "queue" / "work.db"}
@@ -86,6 +86,22 @@ def test_business_failure_is_final_and_never_retried(queue):
     assert (failed.state, failed.exception_kind, failed.reason) == ("failed", "business", "customer is blocked")
     assert queue.claim_item(Q, "w", 60, now=at(100_000)) is None
     assert queue.history(item.id)[-1].reason == "business exception: customer is blocked"
+
+
+def test_a_person_can_send_a_failed_item_back_with_fresh_attempts_and_it_is_in_the_history(queue):
+    add(queue, "A")
+    item = queue.claim_item(Q, "w", 60, now=T0)
+    queue.fail_item(item.id, "w", "customer is blocked", business=True, now=at(1))
+    again = queue.requeue_item(item.id, "maria", note="customer unblocked", now=at(2))
+    assert (again.state, again.attempts, again.reason, again.exception_kind) == ("new", 0, None, None)
+    assert queue.history(item.id)[-1].reason == "requeued by maria: customer unblocked"
+    assert queue.claim_item(Q, "w", 60, now=at(3)).attempts == 1
+
+
+def test_only_a_failed_item_can_be_requeued(queue):
+    add(queue, "A")
+    with pytest.raises(QueueError, match="is new, not failed"):
+        queue.requeue_item(queue.items(Q)[0].id, "maria", now=at(1))
 
 
 def test_application_failure_is_retried_with_backoff_until_max_attempts(queue):

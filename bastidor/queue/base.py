@@ -132,6 +132,12 @@ class WorkQueue(ABC):
         """Hand a leased item back as new at once, without counting the attempt (e.g. on shutdown)."""
 
     @abstractmethod
+    def requeue_item(self, item_id: int, by: str, *, note: str | None = None,
+                     now: datetime | None = None) -> WorkItem:
+        """Send a failed item back to new with fresh attempts (a person's decision, recorded with `by`);
+        `QueueError` if the item is not failed."""
+
+    @abstractmethod
     def reap_expired(self, *, now: datetime | None = None) -> ReapResult:
         """Hand back rows whose lease expired (recorded as abandoned) and fail items past their deadline."""
 

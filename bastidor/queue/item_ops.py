@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Connection, RowMapping, bindparam, func, insert, or_, select
 
 from bastidor.queue import rows
+from bastidor.queue.base import NotFound, QueueError
 from bastidor.queue.records import ITEM_STATES, AddResult, ItemEvent, NewItem, ReapResult, WorkItem
 from bastidor.queue.retry import Backoff
 from bastidor.queue.rows import ITEM, LEASE_CLEARED, RELEASED_NOTE
@@ -104,6 +105,20 @@ def _give_back(connection: Connection, item_id: int, worker: str, defer_until: d
     if defer_until is not None:
         values["defer_until"] = defer_until
     return rows.move(connection, ITEM, row, "new", now, worker=worker, note=note, values=values)
+
+
+def requeue(connection: Connection, item_id: int, by: str, note: str | None, now: datetime) -> WorkItem:
+    """Send a failed item back to new, with a fresh set of attempts, on a person's request."""
+    row = rows.fetch(connection, ITEM, item_id)
+    if row is None:
+        raise NotFound(f"No work item has the id {item_id}; pick one from the list of failed items.")
+    if row["state"] != "failed":
+        raise QueueError(f"Work item {item_id} ({row['reference']}) is {row['state']}, not failed: only a failed "
+                         "item can be sent back for a retry.")
+    values = {"attempts": 0, "reason": None, "exception_kind": None, "defer_until": None, "deadline": None,
+              "updated_at": now}
+    text = f"requeued by {by}" + (f": {note}" if note else "")
+    return rows.move(connection, ITEM, row, "new", now, worker=None, note=text, values=values)
 
 
 def heartbeat(connection: Connection, item_id: int, worker: str, lease_s: float, now: datetime) -> bool:

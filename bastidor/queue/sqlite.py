@@ -161,6 +161,14 @@ class SqliteWorkQueue(WorkQueue):
         with self.database.writing() as connection:
             return item_ops.release(connection, item_id, worker, moment)
 
+    def requeue_item(self, item_id: int, by: str, *, note: str | None = None,
+                     now: datetime | None = None) -> WorkItem:
+        """Send a failed item back to new with fresh attempts (a person's decision, recorded with `by`)."""
+        by, moment = checks.text("by", by, 255), checks.resolve_now(now)
+        note = None if note is None else checks.text("note", note, 2000)
+        with self.database.writing() as connection:
+            return item_ops.requeue(connection, item_id, by, note, moment)
+
     def reap_expired(self, *, now: datetime | None = None) -> ReapResult:
         """Hand back rows whose lease expired (recorded as abandoned) and fail items past their deadline."""
         moment = checks.resolve_now(now)
