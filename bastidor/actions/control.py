@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any, Literal
 
 from pydantic import Field
@@ -23,13 +24,28 @@ class ForEachParams(Params):
     max_attempts: int = Field(3, ge=1, le=20, description="Unattended runs: tries per item for application "
                               "errors (business exceptions are never retried).")
     retry_wait: DurationMs = Field(30_000, description="Unattended runs: wait before an item is tried again.")
+    deadline: ExpressionText | None = Field(None, description="When each item must be done by, e.g. "
+                                            "\"{{ order.due_date }}\"; an item not started by then fails.")
     steps: list[Any] = Field(description="Steps to run for each row.")
+
+
+def item_deadline(ctx, params):
+    """The current row's deadline as an aware UTC datetime, or None when the loop has none."""
+    from bastidor.actions.item_timing import as_moment
+
+    return as_moment(ctx.render(params.deadline), params.deadline) if params.deadline else None
+
+
+def past_deadline(ctx, params) -> bool:
+    """True when the current row has a deadline and it has passed."""
+    deadline = item_deadline(ctx, params)
+    return deadline is not None and deadline < dt.datetime.now(dt.timezone.utc)
 
 
 @action("for_each", params=ForEachParams, kind="control", shorthand="for_each", blocks=("steps",))
 def for_each(ctx, params):
     """Run the nested steps once per row; failed items are recorded and the loop goes on."""
-    from bastidor.executor.items import run_item, skip_duplicate
+    from bastidor.executor.items import run_item, skip_item
     from bastidor.executor.state import ItemState
 
     rows = ctx.render(params.items)
@@ -50,9 +66,12 @@ def for_each(ctx, params):
         ref = str(ctx.render(params.item_ref)) if params.item_ref else str(index)
         item = ItemState(ref=ref, index=index, data=row if isinstance(row, dict) else {"value": row})
         if ref in seen:
-            skip_duplicate(ctx, item, seen[ref])
+            skip_item(ctx, item, f"duplicate reference '{ref}': item {seen[ref]} has the same reference", "business")
             continue
         seen[ref] = index
+        if past_deadline(ctx, params):
+            skip_item(ctx, item, "deadline passed", "application")
+            continue
         run_item(ctx, item, ctx.node.blocks["steps"], params.on_error)
     return {"rows": len(rows)}
 

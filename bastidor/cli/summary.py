@@ -16,7 +16,8 @@ def print_summary(result, report_path: Path | None, console: Console | None = No
     console.print(f"\n[{style}]{result.status.upper()}[/] {result.flow} (run {result.run_id}) "
                   f"in {result.duration_s:.1f}s")
     console.print(f"  items: {result.items_total} total, {result.items_succeeded} succeeded, "
-                  f"{result.items_failed} failed")
+                  f"{result.items_failed} failed" + (f", {result.items_postponed} postponed"
+                                                     if result.items_postponed else ""))
     if result.already_processed:
         console.print(f"  already processed in earlier runs (not submitted again): {result.already_processed}")
     for ref, reason in result.failures[:20]:

@@ -7,6 +7,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from bastidor.audit import AuditWriteError
 
 
@@ -15,6 +17,15 @@ class BusinessException(Exception):
 
     def __init__(self, reason: str):
         super().__init__(reason)
+        self.reason = reason
+
+
+class ItemPostponed(Exception):
+    """The flow put the current item off until `until` (`postpone_item`): neither a success nor a failure."""
+
+    def __init__(self, until: Any, reason: str):
+        super().__init__(f"postponed until {until.isoformat(timespec='minutes')}: {reason}")
+        self.until = until
         self.reason = reason
 
 
@@ -44,9 +55,11 @@ def is_crash(exc: BaseException) -> bool:
 
 
 def error_kind(exc: BaseException) -> str:
-    """The kind used by retry policies: business, timeout, assertion, crash or error."""
+    """The kind used by retry policies: business, postponed, timeout, assertion, crash or error."""
     if isinstance(exc, BusinessException):
         return "business"
+    if isinstance(exc, ItemPostponed):
+        return "postponed"
     if is_crash(exc):
         return "crash"
     if isinstance(exc, AssertionFailed):
@@ -61,4 +74,4 @@ def outcome_of(exc: BaseException | None) -> str:
     if exc is None:
         return "passed"
     kind = error_kind(exc.cause if isinstance(exc, RunStopped) else exc)
-    return {"business": "business_exception", "crash": "crashed"}.get(kind, "failed")
+    return {"business": "business_exception", "crash": "crashed", "postponed": "postponed"}.get(kind, "failed")

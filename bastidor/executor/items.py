@@ -7,7 +7,7 @@ from typing import Any
 
 from bastidor.executor.context import StepContext
 from bastidor.executor.engine import run_block
-from bastidor.executor.errors import BusinessException, RunStopped, error_kind
+from bastidor.executor.errors import BusinessException, ItemPostponed, RunStopped, error_kind
 from bastidor.executor.state import ItemState
 from bastidor.executor.status import describe_error, utc_now
 from bastidor.store import ItemRecord
@@ -32,13 +32,14 @@ def run_item(ctx: StepContext, item: ItemState, nodes: list, on_error: str) -> N
         raise RunStopped(failure)
 
 
-def skip_duplicate(ctx: StepContext, item: ItemState, first_index: int) -> None:
-    """Record an item whose reference already appeared in this run as failed, without running it."""
+def skip_item(ctx: StepContext, item: ItemState, reason: str, kind: str) -> None:
+    """Record an item as failed for `reason` without running its steps (a repeated reference, a passed
+    deadline); `kind` is the exception kind, business or application."""
     started = utc_now()
     _begin(ctx, item, started)
     item.status = "failed"
-    item.reason = f"duplicate reference '{item.ref}': item {first_index} has the same reference"
-    _finish(ctx, item, started, kind="business")
+    item.reason = reason
+    _finish(ctx, item, started, kind=kind)
 
 
 def _begin(ctx: StepContext, item: ItemState, started: Any) -> None:
@@ -53,8 +54,11 @@ def _begin(ctx: StepContext, item: ItemState, started: Any) -> None:
 
 
 def _fail(item: ItemState, exc: BaseException) -> None:
-    item.status = "failed"
     cause = exc.cause if isinstance(exc, RunStopped) else exc
+    if isinstance(cause, ItemPostponed):
+        item.status, item.reason, item.postponed_until = "postponed", str(cause), cause.until
+        return
+    item.status = "failed"
     business = isinstance(cause, BusinessException)
     item.exception = "business" if business else "application"
     item.reason = cause.reason if business else describe_error(cause)
@@ -67,6 +71,8 @@ def _finish(ctx: StepContext, item: ItemState, started: Any, kind: str | None = 
     counters = state.counters
     if item.status == "successful":
         counters.items_succeeded += 1
+    elif item.status == "postponed":
+        counters.items_postponed += 1
     else:
         counters.items_failed += 1
         counters.failures.append((item.ref, reason or "failed"))

@@ -76,12 +76,14 @@ def _wait_for_retries(service: Any, queue_name: str) -> bool:
 
 
 def _add_rows(ctx: Any, params: Any, rows: list, queue_name: str) -> int:
+    from bastidor.actions.control import item_deadline
     from bastidor.queue import NewItem
 
     new_items = []
     for row in rows:
         ctx.set_variable(params.as_, row)
-        new_items.append(NewItem(reference=str(ctx.render(params.item_ref)), data=encode_value(row)))
+        new_items.append(NewItem(reference=str(ctx.render(params.item_ref)), data=encode_value(row),
+                                 deadline=item_deadline(ctx, params)))
     result = ctx.state.service.queue.add_items(queue_name, new_items, max_attempts=params.max_attempts)
     already = list(result.already_processed)
     ctx.state.counters.already_processed += len(already)
@@ -109,6 +111,9 @@ def _process(ctx: Any, params: Any, claimed: Any) -> None:
 def _record(service: Any, claimed: Any, item: ItemState, retry_wait_ms: int) -> None:
     if item.status == "successful":
         service.queue.complete_item(claimed.id, service.worker_id)
+        return
+    if item.status == "postponed":
+        service.queue.postpone_item(claimed.id, service.worker_id, item.postponed_until, reason=item.reason)
         return
     business = item.exception == "business"
     wait_s = retry_wait_ms / 1000 * 2 ** max(0, claimed.attempts - 1)

@@ -59,6 +59,7 @@ class RunResult:
     audit_path: Path
     error: str | None = None
     already_processed: int = 0
+    items_postponed: int = 0
 
 
 def new_run_id() -> str:
@@ -139,14 +140,14 @@ def _finish(state: RunState, started: dt.datetime, error: BaseException | None) 
                            error=error_text, audit_last_hash=state.audit.last_hash)
     return RunResult(state.run_id, status, state.flow.name, counters.items_total, counters.items_succeeded,
                      counters.items_failed, list(counters.failures), duration, state.run_dir,
-                     state.audit.path, error_text, counters.already_processed)
+                     state.audit.path, error_text, counters.already_processed, counters.items_postponed)
 
 
 def _close_audit(state: RunState, status: str, duration: float, error_text: str | None) -> None:
     counters = state.counters
     state.audit.event("run.finished", status=status, items_total=counters.items_total,
                       items_succeeded=counters.items_succeeded, items_failed=counters.items_failed,
-                      duration_s=round(duration, 3), error=error_text)
+                      items_postponed=counters.items_postponed, duration_s=round(duration, 3), error=error_text)
     state.audit.close()
 
 

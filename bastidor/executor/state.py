@@ -26,6 +26,7 @@ class ItemState:
     status: str = "in_progress"
     reason: str | None = None
     exception: str | None = None
+    postponed_until: Any = None
 
 
 @dataclass
@@ -35,6 +36,7 @@ class Counters:
     items_total: int = 0
     items_succeeded: int = 0
     items_failed: int = 0
+    items_postponed: int = 0
     already_processed: int = 0
     failures: list[tuple[str, str]] = field(default_factory=list)
 

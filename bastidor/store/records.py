@@ -13,10 +13,10 @@ from typing import Any, Literal
 RunStatus = Literal["running", "succeeded", "failed", "crashed"]
 """``failed`` is the flow's fault (a step or rule failed); ``crashed`` is the infrastructure's fault."""
 
-ItemStatus = Literal["in_progress", "successful", "failed"]
+ItemStatus = Literal["in_progress", "successful", "failed", "postponed"]
 
 RUN_STATUSES: tuple[str, ...] = ("running", "succeeded", "failed", "crashed")
-ITEM_STATUSES: tuple[str, ...] = ("in_progress", "successful", "failed")
+ITEM_STATUSES: tuple[str, ...] = ("in_progress", "successful", "failed", "postponed")
 
 
 def utc_now() -> datetime:
