@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from bastidor.queue import open_work_queue
+from bastidor.store import open_run_store
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -88,6 +89,11 @@ def stop(process: subprocess.Popen, timeout: float = 60) -> str:
 
 def queue_of(folder: Path):
     return open_work_queue(folder / "home" / "queue.db")
+
+
+def store_items(folder: Path, run_id: str) -> list:
+    with open_run_store(folder / "home" / "runs.db") as store:
+        return store.list_items(run_id)
 
 
 def fire_keys(folder: Path) -> list[str]:
@@ -168,6 +174,12 @@ def test_worker_killed_mid_item_leaves_the_item_to_be_retried_once(tmp_path):
     assert final.state == "successful"
     assert any(event.to_state == "abandoned" and event.attempt == 1 for event in history)
     assert [event.to_state for event in history].count("successful") == 1
+    with open_run_store(tmp_path / "home" / "runs.db") as store:
+        runs = store.list_runs(limit=10)
+    assert "running" not in {run.status for run in runs}, "the killed bot's run does not stay running forever"
+    orphaned = [run for run in runs if run.status == "crashed"]
+    assert len(orphaned) == 1 and "its bot stopped" in orphaned[0].error
+    assert [item.status for item in store_items(tmp_path, orphaned[0].run_id)] == ["failed"]
 
 
 def test_sigterm_lets_the_item_in_hand_finish_and_leaves_the_rest_queued(tmp_path):

@@ -71,6 +71,10 @@ class WorkQueue(ABC):
         """End a leased request as done, failed or crashed; `LeaseLost` if the lease was lost."""
 
     @abstractmethod
+    def attach_run(self, request_id: int, worker: str, run_id: str) -> RunRequest:
+        """Record the run id a worker started for its leased request; `LeaseLost` if it lost the lease."""
+
+    @abstractmethod
     def release_run(self, request_id: int, worker: str, *, now: datetime | None = None) -> RunRequest:
         """Hand a leased request back to the queue without counting the attempt (e.g. on shutdown)."""
 

@@ -54,6 +54,13 @@ def finish(connection: Connection, request_id: int, worker: str, state: str, run
     return rows.move(connection, RUN, row, state, now, worker=worker, note=error, values=values)
 
 
+def attach(connection: Connection, request_id: int, worker: str, run_id: str) -> RunRequest:
+    """Note the id of the run that `worker` started for the leased request, so a crash can be traced to it."""
+    rows.leased(connection, RUN, request_id, worker)
+    changed = connection.execute(RUN.statements["set_by_id"], {"b_id": request_id, "run_id": run_id})
+    return RunRequest(**changed.mappings().one())
+
+
 def release(connection: Connection, request_id: int, worker: str, now: datetime) -> RunRequest:
     """Hand the leased request back to the queue without counting the attempt."""
     row = rows.leased(connection, RUN, request_id, worker)

@@ -75,6 +75,11 @@ class SqliteWorkQueue(WorkQueue):
         with self.database.writing() as connection:
             return run_ops.finish(connection, request_id, worker, state, run_id, error, moment)
 
+    def attach_run(self, request_id: int, worker: str, run_id: str) -> RunRequest:
+        """Record the run id a worker started for its leased request; `LeaseLost` if it lost the lease."""
+        with self.database.writing() as connection:
+            return run_ops.attach(connection, request_id, worker, checks.text("run_id", run_id, 64))
+
     def release_run(self, request_id: int, worker: str, *, now: datetime | None = None) -> RunRequest:
         """Hand a leased request back to the queue without counting the attempt (e.g. on shutdown)."""
         moment = checks.resolve_now(now)

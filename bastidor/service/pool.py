@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bastidor.service.orphans import close_orphaned_runs
+
 
 def default_workers() -> int:
     """One bot per core: each bot keeps a browser busy, and browsers are the heavy part."""
@@ -80,6 +82,8 @@ class WorkerPool:
         reaped = self.queue.abandon_leases(killed, reason="its worker was killed after the drain timeout")
         self.audit.event("workers.killed_after_drain", workers=killed, items_requeued=reaped.items_requeued,
                          runs_requeued=reaped.runs_requeued)
+        close_orphaned_runs(self.queue, self.home, reaped.runs_requeued + reaped.runs_crashed,
+                            "it was killed after the drain timeout", self.audit)
 
     def _spawn(self, number: int) -> WorkerProcess:
         command = [sys.executable, "-m", "bastidor.service.worker", "--home", str(self.home), "--number",

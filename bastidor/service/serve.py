@@ -15,6 +15,7 @@ from typing import Any
 from bastidor.audit import AuditLog, SecretMasker
 from bastidor.schedule import load_schedules
 from bastidor.service.lock import SchedulerLock
+from bastidor.service.orphans import close_orphaned_runs
 from bastidor.service.pool import WorkerPool
 from bastidor.service.reload import ScheduleWatcher
 from bastidor.service.scheduler import FireRecorder, Scheduler
@@ -110,6 +111,8 @@ class Service:
             self.audit.event("leases.expired", items_requeued=reaped.items_requeued,
                              items_failed=reaped.items_failed, runs_requeued=reaped.runs_requeued,
                              runs_crashed=reaped.runs_crashed)
+            close_orphaned_runs(self.queue, self.settings.home, reaped.runs_requeued + reaped.runs_crashed,
+                                "its lease expired", self.audit)
 
     def _become_active(self) -> None:
         schedule_set = load_schedules(self.settings.schedules)

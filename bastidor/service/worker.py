@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bastidor.executor.run import RunOptions, run_flow
+from bastidor.executor.run import RunOptions, new_run_id, run_flow
 from bastidor.flow.diagnostics import FlowValidationError
 from bastidor.flow.loader import load_flow
 from bastidor.secrets import SecretsError, default_secrets
@@ -93,8 +93,10 @@ class Worker:
         store = open_run_store(self.home / "runs.db")
         try:
             bot = self._bot() if flow.needs_browser() else None
+            run_id = new_run_id()
+            self.queue.attach_run(request.id, self.worker_id, run_id)
             options = RunOptions(home=self.home, inputs=request.inputs or {}, bot=bot, base_url=self.base_url,
-                                 secrets=default_secrets(), service=binding)
+                                 secrets=default_secrets(), service=binding, run_id=run_id)
             return run_flow(flow, options, store)
         finally:
             store.close()

@@ -47,6 +47,11 @@ class RunStore(ABC):
         """Insert the item, or replace the stored item with the same run_id and item_ref."""
 
     @abstractmethod
+    def close_orphaned_run(self, run_id: str, reason: str) -> bool:
+        """End a run whose process died while it was running: the run becomes crashed with `reason` and its
+        unfinished items failed (application). False, and nothing changes, when the run is not running."""
+
+    @abstractmethod
     def get_run(self, run_id: str) -> RunRecord | None:
         """Return the run with this id or unique id prefix, None if none; `AmbiguousRunIdError` if several."""
 

@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from bastidor.store.base import AmbiguousRunIdError, RunNotFoundError, RunStore, StoreError
 from bastidor.audit.canonical import to_jsonable
-from bastidor.store.records import ItemRecord, RunRecord, StepRecord
+from bastidor.store.records import ItemRecord, RunRecord, StepRecord, utc_now
 from bastidor.store.schema import add_missing_columns, items, metadata, runs, steps
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -85,6 +85,19 @@ class SqlRunStore(RunStore):
                 connection.execute(statement)
         except IntegrityError as error:
             raise _unknown_run(item.run_id, f"item {item.item_ref}") from error
+
+    def close_orphaned_run(self, run_id: str, reason: str) -> bool:
+        """End a run whose process died while it was running: the run becomes crashed with `reason` and its
+        unfinished items failed (application). False, and nothing changes, when the run is not running."""
+        now = utc_now()
+        with self.engine.begin() as connection:
+            ended = connection.execute(update(runs).where(runs.c.run_id == run_id, runs.c.status == "running")
+                                       .values(status="crashed", ended_at=now, error=reason))
+            if ended.rowcount == 0:
+                return False
+            connection.execute(update(items).where(items.c.run_id == run_id, items.c.status == "in_progress")
+                               .values(status="failed", exception="application", reason=reason, ended_at=now))
+        return True
 
     def get_run(self, run_id: str) -> RunRecord | None:
         """Return the run with this id or unique id prefix, None if none; `AmbiguousRunIdError` if several."""
