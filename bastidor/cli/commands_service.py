@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import getpass
 import sys
 import uuid
 from pathlib import Path
 
-from bastidor.cli.common import error_out, home_dir
+from bastidor.cli.common import error_out, home_dir, os_user
 from bastidor.executor.inputs import InputError, parse_assignments
 from bastidor.flow.diagnostics import FlowValidationError
 
@@ -61,16 +60,10 @@ def trigger_command(args) -> int:
 
     try:
         request = trigger_run(open_work_queue(home_dir(args) / "queue.db"), home_dir(args), args.target,
-                              Path(args.schedules), parse_assignments(args.input), _user(), f"manual:{uuid.uuid4()}")
+                              Path(args.schedules), parse_assignments(args.input), os_user(), f"manual:{uuid.uuid4()}")
     except (FlowValidationError, InputError, LookupError) as error:
         error_out(str(error))
         return 2
     print(f"queued {request} (a running `serve` picks it up)")
     return 0
 
-
-def _user() -> str:
-    try:
-        return getpass.getuser()
-    except Exception:  # no passwd entry in some containers
-        return "unknown"

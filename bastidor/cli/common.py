@@ -36,6 +36,16 @@ def find_run(store: RunStore, run_ref: str) -> RunRecord | None:
     return run
 
 
+def os_user() -> str:
+    """The operating-system user running the command (who asked, for the audit log)."""
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except Exception:  # no passwd entry in some containers
+        return "unknown"
+
+
 def error_out(message: str) -> None:
     """Print an error for the user on standard error."""
     print(f"error: {message}", file=sys.stderr)
