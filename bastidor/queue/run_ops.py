@@ -36,8 +36,8 @@ def enqueue(connection: Connection, values: dict[str, Any], reason: str | None, 
 
 
 def claim(connection: Connection, worker: str, lease_s: float, now: datetime) -> RunRequest | None:
-    """Lease the best queued request to `worker` (after reaping), None if there is none."""
-    reap(connection, now)
+    """Lease the best queued request to `worker`, None if there is none. Expired run leases are not reaped
+    here but by the service (`reap_expired`), which also ends the dead worker's run in the run store."""
     request_id = connection.execute(_NEXT, {"b_now": now}).scalar()
     if request_id is None:
         return None
