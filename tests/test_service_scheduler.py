@@ -97,3 +97,54 @@ def test_every_fire_is_audited_with_its_key(setup, tmp_path):
     text = (tmp_path / "service.jsonl").read_text()
     assert '"event":"schedule.fired"' in text and '"state":"missed"' in text
     assert '"key":"job@2026-01-07T09:00:00Z"' in text
+
+
+def test_missed_and_overlap_skipped_fires_raise_a_misfire_alert_once_and_runs_do_not(setup):
+    schedule, queue, recorder, _ = setup
+    alerts = []
+    recorder.on_misfire = lambda schedule, fire_time, why, detail: alerts.append((fire_time, why, detail))
+    skip = dataclasses.replace(schedule, overlap="skip")
+    recorder.fire(skip, T0)
+    recorder.fire(skip, T0 + dt.timedelta(minutes=5))
+    recorder.missed(schedule, T0 - dt.timedelta(minutes=30))
+    recorder.missed(schedule, T0 - dt.timedelta(minutes=30))
+    assert [(fire_time, why) for fire_time, why, _ in alerts] == [
+        (T0 + dt.timedelta(minutes=5), "skipped"), (T0 - dt.timedelta(minutes=30), "missed")]
+    assert "overlap policy skip" in alerts[0][2] and "misfire grace" in alerts[1][2]
+
+
+def test_a_misfire_alert_reaches_the_webhook_and_the_service_audit_log(setup, tmp_path, monkeypatch):
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from bastidor.service.alerts import misfire_alerter
+
+    received = []
+
+    class Receiver(BaseHTTPRequestHandler):
+        def do_POST(self):
+            received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    (tmp_path / "notifications.yaml").write_text(
+        f"channels:\n  ops:\n    type: webhook\n    url: http://127.0.0.1:{server.server_port}/hook\n"
+        "rules:\n  - events: [schedule_misfire]\n    channels: [ops]\n", encoding="utf-8")
+    monkeypatch.setenv("BASTIDOR_NOTIFICATIONS", str(tmp_path / "notifications.yaml"))
+    schedule, _, recorder, _ = setup
+    recorder.on_misfire = misfire_alerter(tmp_path / "home", recorder.audit)
+    recorder.missed(schedule, T0 - dt.timedelta(minutes=30))
+    for _ in range(100):
+        if any(line.get("event") == "notification.sent"
+               for line in map(json.loads, (tmp_path / "service.jsonl").read_text().splitlines())):
+            break
+        threading.Event().wait(0.1)
+    server.shutdown()
+    assert [(body["event"], body["schedule_id"], body["flow"]) for body in received] == [
+        ("schedule_misfire", "job", "Tiny")]

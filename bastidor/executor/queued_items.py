@@ -103,19 +103,20 @@ def _process(ctx: Any, params: Any, claimed: Any) -> None:
         try:
             run_item(ctx, item, ctx.node.blocks["steps"], on_error="continue")
         except RunStopped:
-            _record(service, claimed, item, params.retry_wait)
+            _record(service, claimed, item, params.retry_wait, ctx.state.masker)
             raise
-    _record(service, claimed, item, params.retry_wait)
+    _record(service, claimed, item, params.retry_wait, ctx.state.masker)
 
 
-def _record(service: Any, claimed: Any, item: ItemState, retry_wait_ms: int) -> None:
+def _record(service: Any, claimed: Any, item: ItemState, retry_wait_ms: int, masker: Any) -> None:
+    reason = masker.mask_text(item.reason) if item.reason else None  # the queue keeps no secret either
     if item.status == "successful":
         service.queue.complete_item(claimed.id, service.worker_id)
         return
     if item.status == "postponed":
-        service.queue.postpone_item(claimed.id, service.worker_id, item.postponed_until, reason=item.reason)
+        service.queue.postpone_item(claimed.id, service.worker_id, item.postponed_until, reason=reason)
         return
     business = item.exception == "business"
     wait_s = retry_wait_ms / 1000 * 2 ** max(0, claimed.attempts - 1)
-    service.queue.fail_item(claimed.id, service.worker_id, item.reason or "failed", business=business,
+    service.queue.fail_item(claimed.id, service.worker_id, reason or "failed", business=business,
                             retry_in_s=wait_s)

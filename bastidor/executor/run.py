@@ -21,6 +21,7 @@ from bastidor.executor.progress import SilentProgress
 from bastidor.executor.state import RunState
 from bastidor.executor.status import describe_error, utc_now
 from bastidor.flow.loader import Flow
+from bastidor.notify.runhook import notify_run_end
 from bastidor.secrets import default_secrets
 from bastidor.store import RunRecord, RunStore
 
@@ -131,6 +132,7 @@ def _finish(state: RunState, started: dt.datetime, error: BaseException | None) 
     ended = utc_now()
     duration = (ended - started).total_seconds()
     state.flush_steps()
+    notify_run_end(state, status, error_text)  # never raises; a failed notification is audited, not fatal
     try:
         _close_audit(state, status, duration, error_text)
     except AuditWriteError as exc:  # fail closed: the run is recorded as crashed, never as clean

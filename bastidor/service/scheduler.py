@@ -19,6 +19,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 
 from bastidor.schedule import (Schedule, ScheduleSet, decide_missed, decide_overlap, fire_key, fire_times_between,
                                nominal_fire_time)
+from bastidor.service.pauses import SchedulePauses, pauses_beside
 
 Clock = Callable[[], dt.datetime]
 CATCH_UP_WINDOW = dt.timedelta(days=7)
@@ -30,36 +31,52 @@ def utc_now() -> dt.datetime:
 
 
 class FireRecorder:
-    """Turns a schedule's fire into a queued, skipped or missed run request, and audits it."""
+    """Turns a schedule's fire into a queued, skipped or missed run request, and audits it.
 
-    def __init__(self, queue: Any, audit: Any, clock: Clock = utc_now):
+    `pauses` (default: the pause store in the queue's own file) is read at every fire, so a schedule
+    paused from the console or the command line is honoured by a running service without a restart."""
+
+    def __init__(self, queue: Any, audit: Any, clock: Clock = utc_now, pauses: SchedulePauses | None = None,
+                 on_misfire: Callable[[Schedule, dt.datetime, str, str], None] | None = None):
         self.queue = queue
+        self.on_misfire = on_misfire
         self.audit = audit
         self.clock = clock
+        self.pauses = pauses if pauses is not None else pauses_beside(queue)
         self._lock = threading.Lock()
 
     def fire(self, schedule: Schedule, fire_time: dt.datetime) -> str:
-        """Enqueue one run for `fire_time` unless the overlap policy says no (closed days never fire)."""
+        """Enqueue one run for `fire_time` unless the schedule is paused or the overlap policy says no
+        (closed days never fire)."""
         with self._lock:
+            pause = self.pauses.get(schedule.id) if self.pauses is not None else None
+            if pause is not None:
+                return self._record(schedule, fire_time, "skipped", pause.reason)
             if schedule.overlap == "allow":
                 return self._record(schedule, fire_time, "queued", None)
             running = self.queue.count_runs(schedule.id, ("running",))
             queued = self.queue.count_runs(schedule.id, ("queued",))
             if not decide_overlap(schedule.overlap, running=running, queued=queued):
-                return self._record(schedule, fire_time, "skipped",
-                                    f"overlap policy {schedule.overlap}: {running} running, {queued} queued")
+                reason = f"overlap policy {schedule.overlap}: {running} running, {queued} queued"
+                return self._alert(schedule, fire_time, self._record(schedule, fire_time, "skipped", reason), reason)
             return self._record(schedule, fire_time, "queued", None)
 
     def missed(self, schedule: Schedule, fire_time: dt.datetime) -> str:
         """Record a fire that was missed beyond the grace period: it does not run."""
+        reason = f"missed by more than the misfire grace ({schedule.misfire_grace_s:g} s)"
         with self._lock:
-            return self._record(schedule, fire_time, "missed",
-                                f"missed by more than the misfire grace ({schedule.misfire_grace_s:g} s)")
+            return self._alert(schedule, fire_time, self._record(schedule, fire_time, "missed", reason), reason)
 
     def coalesced(self, schedule: Schedule, fire_time: dt.datetime, into: dt.datetime) -> str:
         """Record a fire that runs as part of a later one (missed fires within the grace run once)."""
         with self._lock:
             return self._record(schedule, fire_time, "skipped", f"coalesced into {fire_key(schedule.id, into)}")
+
+    def _alert(self, schedule: Schedule, fire_time: dt.datetime, outcome: str, reason: str) -> str:
+        """Tell `on_misfire` about a fire that started no run (not about a repeat of one already recorded)."""
+        if self.on_misfire is not None and outcome in ("missed", "skipped"):
+            self.on_misfire(schedule, fire_time, outcome, reason)
+        return outcome
 
     def _record(self, schedule: Schedule, fire_time: dt.datetime, state: str, reason: str | None) -> str:
         key = fire_key(schedule.id, fire_time)

@@ -14,6 +14,7 @@ from typing import Any
 
 from bastidor.audit import AuditLog, SecretMasker
 from bastidor.schedule import load_schedules
+from bastidor.service.alerts import misfire_alerter
 from bastidor.service.lock import SchedulerLock
 from bastidor.service.orphans import close_orphaned_runs
 from bastidor.service.pool import WorkerPool
@@ -116,7 +117,8 @@ class Service:
 
     def _become_active(self) -> None:
         schedule_set = load_schedules(self.settings.schedules)
-        self.scheduler = Scheduler(FireRecorder(self.queue, self.audit))
+        alert = misfire_alerter(self.settings.home, self.audit)
+        self.scheduler = Scheduler(FireRecorder(self.queue, self.audit, on_misfire=alert))
         self.scheduler.start(schedule_set)
         self.watcher = ScheduleWatcher(self.settings.schedules, self.scheduler, self.audit, schedule_set,
                                        self.settings.reload_interval_s)

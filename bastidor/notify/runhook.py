@@ -1,0 +1,85 @@
+"""Notifications at the end of a run, called by the executor before the audit log is closed.
+
+`run_failed` when the run failed or crashed, one `new_exception` per item a business exception
+stopped in this run, and one `target_missed` per goal of the flow (`goals:`) that is missed over the
+last 30 days once this run's items are counted (sent once per flow, goal and day). Each delivery is written to the run's audit log (`notification.sent` or
+`notification.failed` with the masked reason). Nothing here can fail or change the run: with no
+notifications file it does nothing, and every problem becomes a `notification.failed` record.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bastidor.notify.delivery import Delivery
+from bastidor.notify.events import Event, NewException, RunFailed, TargetMissed, utc_now
+
+RUN_END = "run_end"
+
+
+def notify_run_end(state: Any, status: str, error_text: str | None) -> None:
+    """Send the notifications for the run in `state` (a RunState) that ended with `status`; never raises."""
+    try:
+        deliveries = _send(state, status, error_text)
+    except Exception as error:  # a notification problem must never fail or crash the run
+        deliveries = [Delivery("(all channels)", RUN_END, "failed", reason=state.masker.mask_exception(error))]
+    _record(state, deliveries)
+
+
+def _send(state: Any, status: str, error_text: str | None) -> list[Delivery]:
+    from bastidor.notify.api import configuration_failure
+    from bastidor.notify.notifier import load_notifier
+    from bastidor.secrets import default_secrets
+
+    try:
+        notifier = load_notifier(home=state.run_dir.parents[1], secrets=default_secrets(extra=state.secrets))
+    except Exception as error:  # a broken or missing file is reported in the audit log
+        return [configuration_failure(RUN_END, error)]
+    if not notifier.enabled:
+        return []
+    return [delivery for event in run_events(state, status, error_text)
+            for delivery in notifier.send(event, state.masker)]
+
+
+def run_events(state: Any, status: str, error_text: str | None) -> list[Event]:
+    """The events of a finished run: run_failed (failed or crashed) and its business exceptions."""
+    places = {"report_path": str(state.run_dir / "report.html"), "audit_path": str(state.audit.path)}
+    flow, run_id = state.flow.name, state.run_id
+    events: list[Event] = []
+    if status in ("failed", "crashed"):
+        counters = state.counters
+        run = state.store.get_run(run_id)
+        events.append(RunFailed(
+            flow=flow, run_id=run_id, status=status, started_at=run.started_at if run else None,
+            items_total=counters.items_total, items_succeeded=counters.items_succeeded,
+            items_failed=counters.items_failed, error=error_text, failures=tuple(counters.failures), **places))
+    for item in state.store.list_items(run_id):
+        if item.status == "failed" and item.exception == "business":
+            events.append(NewException(flow=flow, run_id=run_id, item_ref=item.item_ref,
+                                       reason=item.reason or "no reason given",
+                                       occurred_at=item.ended_at or utc_now(), **places))
+    return events + missed_goal_events(state)
+
+
+def missed_goal_events(state: Any) -> list[Event]:
+    """A `target_missed` event for each goal of the flow that its items over the last 30 days miss."""
+    if state.flow.header.goals is None:
+        return []
+    from bastidor.console.data.goals import evaluate_goals
+
+    return [TargetMissed(flow=result.flow, target=result.label, actual=result.actual_text,
+                         goal=result.target_text, detail=f"judged on the last 30 days, after run {state.run_id}")
+            for result in evaluate_goals(state.store, state.flow) if result.missed]
+
+
+def _record(state: Any, deliveries: list[Delivery]) -> None:
+    for delivery in deliveries:
+        if delivery.status == "duplicate":
+            continue
+        fields = {"channel": delivery.channel, "notification": delivery.event, "attempts": delivery.attempts}
+        if delivery.failed:
+            fields["reason"] = state.masker.mask_text(delivery.reason or "unknown")
+        try:
+            state.audit.event(f"notification.{delivery.status}", **fields)
+        except Exception:  # the audit log itself broke: closing it stops the run as crashed
+            return
