@@ -13,7 +13,7 @@ from bastidor.expr import to_text
 from bastidor.flow.types import Text
 
 
-@action("assert_visible", params=ElementParams, kind="browser")
+@action("assert_visible", params=ElementParams, kind="browser", describe="Check that {target} is visible")
 def assert_visible(ctx, params):
     """Fail unless the element becomes visible within the timeout."""
     try:
@@ -61,7 +61,9 @@ class AssertTextParams(ElementParams, Expectation):
     """Check an element's text."""
 
 
-@action("assert_text", params=AssertTextParams, kind="browser")
+@action("assert_text", params=AssertTextParams, kind="browser",
+        describe=lambda w: f"Check that {w.target} " + w.one_of(equals="shows {}", contains="contains {}",
+                                                               matches="matches the pattern {}"))
 def assert_text(ctx, params):
     """Fail unless the element's text equals, contains or matches what is expected."""
     actual = element(ctx, params).inner_text(timeout=timeout_of(ctx, params)).strip()
@@ -72,7 +74,9 @@ class AssertUrlParams(Expectation, Waits):
     """Check the page's address."""
 
 
-@action("assert_url", params=AssertUrlParams, kind="browser")
+@action("assert_url", params=AssertUrlParams, kind="browser",
+        describe=lambda w: "Check that the page address " + w.one_of(equals="is {}", contains="contains {}",
+                                                                    matches="matches the pattern {}"))
 def assert_url(ctx, params):
     """Fail unless the page's address equals, contains or matches what is expected (waiting up to the timeout)."""
     if params.timeout:

@@ -23,14 +23,15 @@ class ExtractParams(ElementParams, Into):
     """Read something from an element into a variable."""
 
 
-@action("extract_text", params=ExtractParams, kind="browser")
+@action("extract_text", params=ExtractParams, kind="browser", describe="Read the text of {target} into {into:plain}")
 def extract_text(ctx, params):
     """Read an element's visible text into a variable."""
     text = element(ctx, params).inner_text(timeout=timeout_of(ctx, params))
     ctx.set_variable(params.into, text.strip())
 
 
-@action("extract_value", params=ExtractParams, kind="browser")
+@action("extract_value", params=ExtractParams, kind="browser",
+        describe="Read the value of {target} into {into:plain}")
 def extract_value(ctx, params):
     """Read the current value of an input, select or text area into a variable."""
     ctx.set_variable(params.into, element(ctx, params).input_value(timeout=timeout_of(ctx, params)))
@@ -42,14 +43,15 @@ class ExtractAttributeParams(ExtractParams):
     attribute: str = Field(description="Attribute name, e.g. href.")
 
 
-@action("extract_attribute", params=ExtractAttributeParams, kind="browser")
+@action("extract_attribute", params=ExtractAttributeParams, kind="browser",
+        describe="Read the attribute {attribute:plain} of {target} into {into:plain}")
 def extract_attribute(ctx, params):
     """Read an element's attribute (e.g. a link's href) into a variable."""
     value = element(ctx, params).get_attribute(params.attribute, timeout=timeout_of(ctx, params))
     ctx.set_variable(params.into, value)
 
 
-@action("extract_table", params=ExtractParams, kind="browser")
+@action("extract_table", params=ExtractParams, kind="browser", describe="Read the table in {target} into {into:plain}")
 def extract_table(ctx, params):
     """Read a whole HTML table into a list of rows keyed by the header cells."""
     locator = element(ctx, params)
@@ -67,7 +69,8 @@ class IsVisibleParams(ExtractParams):
     timeout: DurationMs | None = Field(0, description="How long to wait for it to appear (default: do not wait).")
 
 
-@action("is_visible", params=IsVisibleParams, kind="browser")
+@action("is_visible", params=IsVisibleParams, kind="browser",
+        describe="Note in {into:plain} whether {target} is visible (yes or no)")
 def is_visible(ctx, params):
     """Store true or false: is the element visible now (or within the timeout)?"""
     locator = element(ctx, params)

@@ -20,7 +20,8 @@ class ScreenshotParams(Params):
     full_page: bool = True
 
 
-@action("screenshot", params=ScreenshotParams, kind="browser", shorthand="name")
+@action("screenshot", params=ScreenshotParams, kind="browser", shorthand="name",
+        describe="Take a screenshot of the page as {name:plain}.png (secret fields masked)")
 def screenshot(ctx, params):
     """Save a screenshot of the page into the run folder (fields holding secrets are masked)."""
     relative = f"screenshots/{to_text(params.name)}.png"
@@ -37,7 +38,9 @@ class DownloadParams(ElementParams):
     into: str | None = Field(None, description="Variable that receives the saved file's path.")
 
 
-@action("download", params=DownloadParams, kind="browser")
+@action("download", params=DownloadParams, kind="browser",
+        describe=lambda w: f"Click {w.target} and save the downloaded file as {w['save_as']}"
+        + (f" (its path into {w['into']:plain})" if w.has("into") else ""))
 def download(ctx, params):
     """Click a link or button that downloads a file and save the file."""
     with ctx.page.expect_download(timeout=timeout_of(ctx, params)) as info:
@@ -60,14 +63,17 @@ class LastDialogParams(Params, Into):
     """Read the message of the last dialog."""
 
 
-@action("dialog", params=DialogParams, kind="browser", shorthand="answer")
+@action("dialog", params=DialogParams, kind="browser", shorthand="answer",
+        describe=lambda w: ("Accept" if w.raw("answer") == "accept" else "Dismiss") + " the next dialogs of the page"
+        + (f", typing {w['prompt_text']} into prompts" if w.has("prompt_text") else ""))
 def dialog(ctx, params):
     """Set how the next dialogs are answered: accept or dismiss."""
     prompt = to_text(params.prompt_text) if params.prompt_text is not None else None
     ctx.browser.set_dialog_policy(params.answer, prompt_text=prompt)
 
 
-@action("last_dialog", params=LastDialogParams, kind="browser", shorthand="into")
+@action("last_dialog", params=LastDialogParams, kind="browser", shorthand="into",
+        describe="Read the message of the last dialog into {into:plain}")
 def last_dialog(ctx, params):
     """Store the message of the last dialog the page showed."""
     ctx.set_variable(params.into, ctx.browser.last_dialog_message)

@@ -18,7 +18,7 @@ class FillParams(ElementParams):
     value: Text = Field(description="Text to put in the field; may use {{ }}.")
 
 
-@action("fill", params=FillParams, kind="browser")
+@action("fill", params=FillParams, kind="browser", describe="Fill {target} with {value}")
 def fill(ctx, params):
     """Clear a field and fill in a value."""
     locator = element(ctx, params)
@@ -34,7 +34,7 @@ class TypeParams(ElementParams):
     delay: int = Field(0, ge=0, le=1000, description="Milliseconds between keys.")
 
 
-@action("type", params=TypeParams, kind="browser")
+@action("type", params=TypeParams, kind="browser", describe="Type {keys} key by key into {target}")
 def type_text(ctx, params):
     """Type text key by key, for fields that react to each key press."""
     locator = element(ctx, params)
@@ -49,7 +49,8 @@ class ClickParams(ElementParams):
     double: bool = Field(False, description="Double-click instead of a single click.")
 
 
-@action("click", params=ClickParams, kind="browser")
+@action("click", params=ClickParams, kind="browser",
+        describe=lambda w: ("Double-click " if w.raw("double") else "Click ") + w.target)
 def click(ctx, params):
     """Click a button, link or any element."""
     locator = element(ctx, params)
@@ -65,19 +66,19 @@ class SelectParams(ElementParams):
     option: Text = Field(description="The option's visible text or its value.")
 
 
-@action("select", params=SelectParams, kind="browser")
+@action("select", params=SelectParams, kind="browser", describe="Choose {option} in {target}")
 def select(ctx, params):
     """Choose an option of a drop-down list by its text or value."""
     element(ctx, params).select_option(to_text(params.option), timeout=timeout_of(ctx, params))
 
 
-@action("check", params=ElementParams, kind="browser")
+@action("check", params=ElementParams, kind="browser", describe="Tick {target}")
 def check(ctx, params):
     """Tick a checkbox or choose a radio button."""
     element(ctx, params).check(timeout=timeout_of(ctx, params))
 
 
-@action("uncheck", params=ElementParams, kind="browser")
+@action("uncheck", params=ElementParams, kind="browser", describe="Clear the tick of {target}")
 def uncheck(ctx, params):
     """Clear a checkbox."""
     element(ctx, params).uncheck(timeout=timeout_of(ctx, params))
@@ -89,7 +90,7 @@ class UploadParams(ElementParams):
     file: Text = Field(description="File to upload; relative paths are taken from the flow's folder.")
 
 
-@action("upload", params=UploadParams, kind="browser")
+@action("upload", params=UploadParams, kind="browser", describe="Put the file {file} into {target}")
 def upload(ctx, params):
     """Choose a file in a file-upload field."""
     path = ctx.input_path(to_text(params.file))
@@ -114,7 +115,8 @@ class PressParams(ElementParams):
         return data
 
 
-@action("press", params=PressParams, kind="browser", shorthand="key")
+@action("press", params=PressParams, kind="browser", shorthand="key",
+        describe=lambda w: f"Press the key {w['key']:plain}" + (f" in {w.target}" if w.has_target else ""))
 def press(ctx, params):
     """Press a key, in the given field or wherever the focus is."""
     if params.css == FOCUSED:

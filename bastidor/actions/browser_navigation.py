@@ -18,7 +18,7 @@ class OpenParams(Params, Waits):
     url: Text = Field(description="Address to open; relative to the bot's base_url, e.g. /orders/new.")
 
 
-@action("open", params=OpenParams, kind="browser", shorthand="url")
+@action("open", params=OpenParams, kind="browser", shorthand="url", describe="Open {url:plain}")
 def open_page(ctx, params):
     """Open a page by its address."""
     ctx.page.goto(to_text(params.url), timeout=timeout_of(ctx, params))
@@ -30,7 +30,7 @@ class WaitForParams(ElementParams):
     state: Literal["visible", "hidden", "attached", "detached"] = "visible"
 
 
-@action("wait_for", params=WaitForParams, kind="browser")
+@action("wait_for", params=WaitForParams, kind="browser", describe="Wait until {target} is {state:plain}")
 def wait_for(ctx, params):
     """Wait until an element is visible, hidden, attached or detached."""
     element(ctx, params).wait_for(state=params.state, timeout=timeout_of(ctx, params))
@@ -42,7 +42,8 @@ class WaitForTextParams(Params, Waits):
     text: Text = Field(description="Text to wait for (part of an element's text).")
 
 
-@action("wait_for_text", params=WaitForTextParams, kind="browser", shorthand="text")
+@action("wait_for_text", params=WaitForTextParams, kind="browser", shorthand="text",
+        describe="Wait until the text {text} shows on the page")
 def wait_for_text(ctx, params):
     """Wait until a text is visible somewhere on the page."""
     ctx.page.get_by_text(to_text(params.text)).first.wait_for(state="visible", timeout=timeout_of(ctx, params))
@@ -54,7 +55,8 @@ class WaitForUrlParams(Params, Waits):
     url: Text = Field(description="Address pattern: * matches within a path part, ** across parts.")
 
 
-@action("wait_for_url", params=WaitForUrlParams, kind="browser", shorthand="url")
+@action("wait_for_url", params=WaitForUrlParams, kind="browser", shorthand="url",
+        describe="Wait until the page address matches {url}")
 def wait_for_url(ctx, params):
     """Wait until the page's address matches a pattern such as **/orders/SO-*."""
     ctx.page.wait_for_url(to_text(params.url), timeout=timeout_of(ctx, params))

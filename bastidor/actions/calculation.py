@@ -32,7 +32,8 @@ class SetParams(Params):
         return self
 
 
-@action("set", params=SetParams, kind="calculation", defines=lambda p: p.model_extra or {})
+@action("set", params=SetParams, kind="calculation", defines=lambda p: p.model_extra or {},
+        describe=lambda w: "Set " + w.listing("{key} to {value}"))
 def set_variables(ctx, params):
     """Set variables from values or expressions, in the order written."""
     for name, value in (params.model_extra or {}).items():
@@ -47,7 +48,8 @@ class AppendToParams(Params):
     value: Any = Field(description="What to add, e.g. a mapping of column: value.")
 
 
-@action("append_to", params=AppendToParams, kind="calculation", defines=lambda p: {p.list_name})
+@action("append_to", params=AppendToParams, kind="calculation", defines=lambda p: {p.list_name},
+        describe="Add to the list {list:plain}: {value}")
 def append_to(ctx, params):
     """Add a value to a list variable (e.g. collect result rows to write at the end)."""
     current = ctx.variables.get(params.list_name)
@@ -62,7 +64,8 @@ class WaitParams(Params):
     duration: DurationMs = Field(alias="wait", description="How long to pause, e.g. 2s.")
 
 
-@action("wait", params=WaitParams, kind="calculation", shorthand="wait")
+@action("wait", params=WaitParams, kind="calculation", shorthand="wait",
+        describe=lambda w: f"Pause for {w.duration('wait')}")
 def wait(ctx, params):
     """Pause for a fixed time (prefer wait_for steps that wait for the page itself)."""
     time.sleep(params.duration / 1000)
@@ -74,7 +77,8 @@ class LogParams(Params):
     message: Text
 
 
-@action("log", params=LogParams, kind="calculation", shorthand="message")
+@action("log", params=LogParams, kind="calculation", shorthand="message",
+        describe="Write to the audit log: {message}")
 def log(ctx, params):
     """Write a message (with {{ }} values) to the audit log."""
     return {"message": str(ctx.render(params.message))}

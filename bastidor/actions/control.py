@@ -42,7 +42,10 @@ def past_deadline(ctx, params) -> bool:
     return deadline is not None and deadline < dt.datetime.now(dt.timezone.utc)
 
 
-@action("for_each", params=ForEachParams, kind="control", shorthand="for_each", blocks=("steps",))
+@action("for_each", params=ForEachParams, kind="control", shorthand="for_each", blocks=("steps",),
+        describe=lambda w: f"For each {w['as']:plain} in {w['for_each']}" + w.options(
+            item_ref="item reference", on_error="on error", max_attempts="tries per item",
+            retry_wait="wait before a retry"))
 def for_each(ctx, params):
     """Run the nested steps once per row; failed items are recorded and the loop goes on."""
     from bastidor.executor.items import run_item, skip_item
@@ -84,7 +87,7 @@ class IfParams(Params):
     else_: list[Any] = Field(default_factory=list, alias="else", description="Steps when it is false.")
 
 
-@action("if", params=IfParams, kind="control", shorthand="if", blocks=("then", "else"))
+@action("if", params=IfParams, kind="control", shorthand="if", blocks=("then", "else"), describe="If {if}")
 def if_step(ctx, params):
     """Choose between two sets of steps by a condition."""
     value = ctx.render(params.condition)
@@ -103,7 +106,9 @@ class CallParams(Params):
     inputs: dict[str, Any] = Field(default_factory=dict, description="Inputs for the called flow.")
 
 
-@action("call", params=CallParams, kind="control", shorthand="call")
+@action("call", params=CallParams, kind="control", shorthand="call",
+        describe=lambda w: f"Run the steps of {w['call']:plain}"
+        + (" with " + w.listing("{key} = {value}", of="inputs") if w.raw("inputs") else ""))
 def call(ctx, params):
     """Run a sub-flow with inputs and take back its outputs."""
     from bastidor.executor.context import Scope
@@ -125,7 +130,8 @@ class FailItemParams(Params):
     reason: Text = Field(alias="fail_item", description="Why the item failed, e.g. \"Out of stock\".")
 
 
-@action("fail_item", params=FailItemParams, kind="control", shorthand="fail_item")
+@action("fail_item", params=FailItemParams, kind="control", shorthand="fail_item",
+        describe="Stop this item as a business exception: {fail_item}")
 def fail_item(ctx, params):
     """Fail the current item with a business exception (not retried)."""
     raise BusinessException(str(ctx.render(params.reason)))

@@ -24,7 +24,9 @@ class ReadExcelParams(Params, Into):
     formulas: Literal["cached", "reject"] = "cached"
 
 
-@action("read_excel", params=ReadExcelParams, kind="data")
+@action("read_excel", params=ReadExcelParams, kind="data",
+        describe=lambda w: (f"Read the sheet {w['sheet']} of" if w.has("sheet") else "Read the first sheet of")
+        + f" the Excel file {w['path']} into {w['into']:plain}")
 def read_excel(ctx, params):
     """Read an Excel sheet into a list of rows keyed by the header row's column names."""
     from bastidor.connectors.excel import read_excel_rows
@@ -45,7 +47,7 @@ class ReadCsvParams(Params, Into):
     max_rows: int | None = Field(None, ge=1)
 
 
-@action("read_csv", params=ReadCsvParams, kind="data")
+@action("read_csv", params=ReadCsvParams, kind="data", describe="Read the CSV file {path} into {into:plain}")
 def read_csv(ctx, params):
     """Read a CSV file into a list of rows keyed by its header line; values are text."""
     from bastidor.connectors.csv_file import read_csv_rows
@@ -67,7 +69,10 @@ class WriteRowsParams(Params):
     mode: Literal["replace", "append"] = "replace"
 
 
-@action("write_rows", params=WriteRowsParams, kind="data")
+@action("write_rows", params=WriteRowsParams, kind="data",
+        describe=lambda w: ("Add the rows " if w.raw("mode") == "append" else "Write the rows ") + f"{w['rows']} to "
+        + (f"the sheet {w['sheet']} of " if w.has("sheet") else "") + f"{w['path']}"
+        + (f", columns {w['columns']:plain}" if w.has("columns") else ""))
 def write_rows(ctx, params):
     """Write rows to an Excel or CSV file, replacing or appending; the old file is never corrupted."""
     rows = params.rows
@@ -86,7 +91,9 @@ class AppendRowParams(Params):
     sheet: Text = Field("Sheet1", description="Sheet name (Excel only).")
 
 
-@action("append_row", params=AppendRowParams, kind="data")
+@action("append_row", params=AppendRowParams, kind="data",
+        describe=lambda w: "Add a row to " + (f"the sheet {w['sheet']} of " if w.has("sheet") else "")
+        + f"{w['path']}: {w['values']}")
 def append_row(ctx, params):
     """Append one row to an Excel or CSV file (created with a header row if absent)."""
     path = ctx.output_path(to_text(params.path))

@@ -31,7 +31,9 @@ class PostponeItemParams(Params):
         return self
 
 
-@action("postpone_item", params=PostponeItemParams, kind="control")
+@action("postpone_item", params=PostponeItemParams, kind="control",
+        describe=lambda w: "Put this item off " + w.one_of(**{"for": "for {:plain}", "until": "until {}"})
+        + (f" (reason: {w['reason']})" if w.has("reason") else ""))
 def postpone_item(ctx, params):
     """Stop the current item here and take it again later (not a failure, not an attempt)."""
     if ctx.scope.item is None:

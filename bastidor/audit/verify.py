@@ -17,6 +17,8 @@ from typing import Any
 from bastidor.audit.canonical import ZERO_HASH, record_hash
 
 REQUIRED_KEYS = ("run_id", "seq", "event", "prev_hash", "hash")
+OPEN_ENDED_LOGS = frozenset({"bastidor-console"})
+"""``flow`` of journals that never finish (the console's log): no ``run.finished`` is expected at their end."""
 MAX_PROBLEMS_SHOWN = 20
 
 
@@ -39,6 +41,7 @@ class VerifyResult:
     problems: list[AuditProblem] = field(default_factory=list)
     run_id: str | None = None
     last_hash: str | None = None
+    open_ended: bool = False
 
     @property
     def ok(self) -> bool:
@@ -88,8 +91,9 @@ def verify_audit_log(path: str | Path, expected_last_hash: str | None = None) ->
 def format_result(result: VerifyResult) -> str:
     """Return a human summary of `result` for the command line."""
     if result.ok:
+        ending = "open-ended journal" if result.open_ended else "ends with run.finished"
         return (f"OK: {result.path}: {result.records} records from run {result.run_id}, hash chain intact, "
-                f"ends with run.finished (last hash {str(result.last_hash)[:16]}).")
+                f"{ending} (last hash {str(result.last_hash)[:16]}).")
     count = len(result.problems)
     lines = [f"NOT VERIFIED: {result.path}: {result.records} records, {count} problem{'s' * (count != 1)}."]
     for problem in result.problems[:MAX_PROBLEMS_SHOWN]:
@@ -223,7 +227,8 @@ def _check_end(result: VerifyResult, entries: list[_Record | _Damaged], expected
         result.problems.append(AuditProblem(last.line, last.seq, (
             f"log ends at seq {last.seq} with hash {last_hash[:16]}, but the run store recorded "
             f"{expected_last_hash[:16]}: records were removed from the end or the log was rewritten")))
-    if last.data["event"] != "run.finished":
+    result.open_ended = last.data.get("flow") in OPEN_ENDED_LOGS
+    if last.data["event"] != "run.finished" and not result.open_ended:
         result.problems.append(AuditProblem(last.line, last.seq, (
             f"log ends at seq {last.seq} without run.finished: records may have been removed from the end "
             "(or the run is still going, or it was killed)"), severity="warning"))

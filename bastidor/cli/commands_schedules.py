@@ -1,14 +1,23 @@
-"""`schedules` lists what the service runs, and when each schedule fires next."""
+"""`schedules` lists what the service runs and when each schedule fires next; `schedules pause ID` and
+`schedules resume ID` stop and restart a schedule's runs without editing schedules.yaml."""
 
 from __future__ import annotations
 
+import argparse
 import datetime as dt
+import getpass
 import json
 import sys
+from collections.abc import Callable
+from typing import Any
 
-from bastidor.cli.common import error_out
-from bastidor.flow.diagnostics import FlowValidationError, display_path
+from bastidor.audit import AuditLog, SecretMasker
+from bastidor.cli.common import error_out, home_dir
+from bastidor.flow.diagnostics import FlowValidationError, did_you_mean, display_path
 from bastidor.schedule import Schedule, ScheduleSet, load_schedules, next_fire_times
+from bastidor.service.pauses import Pause, PauseError, SchedulePauses, open_schedule_pauses
+
+PAUSE_LOG = "schedule-pauses"
 
 _LABEL_WIDTH = 10
 
@@ -23,6 +32,16 @@ def register(commands) -> None:
     parser.add_argument("--now", metavar="WHEN", help="count from this moment instead of the current time "
                         "(ISO 8601, e.g. 2026-12-24T08:00; UTC unless it has an offset)")
     parser.set_defaults(handler=run_schedules)
+    actions = parser.add_subparsers(dest="action", metavar="ACTION")
+    pause = actions.add_parser("pause", help="stop queueing runs of a schedule: its fires are recorded as skipped")
+    pause.add_argument("schedule_id", metavar="ID", help="the schedule's id in the schedules file")
+    pause.add_argument("--note", help="why, e.g. 'portal maintenance until 14:00' (shown and audited)")
+    resume = actions.add_parser("resume", help="queue a paused schedule's runs again from its next fire")
+    resume.add_argument("schedule_id", metavar="ID", help="the schedule's id")
+    for action, handler in ((pause, pause_schedule), (resume, resume_schedule)):
+        action.add_argument("--schedules", default=argparse.SUPPRESS, metavar="FILE",
+                            help="the schedules file (default: schedules.yaml)")
+        action.set_defaults(handler=handler)
 
 
 def run_schedules(args) -> int:
@@ -32,19 +51,88 @@ def run_schedules(args) -> int:
         error_out("--count must be at least 1" if now is not None else
                   f"--now '{args.now}' is not a date and time: write e.g. 2026-12-24T08:00")
         return 2
-    try:
-        schedule_set = load_schedules(args.schedules)
-    except FlowValidationError as error:
-        for problem in error.diagnostics:
-            print(problem)
-        print(f"{len(error.diagnostics)} problem(s) in {args.schedules}", file=sys.stderr)
+    schedule_set = _schedule_set(args.schedules)
+    if schedule_set is None:
         return 2
-    listing = [_entry(schedule, now, args.count) for schedule in schedule_set.schedules]
+    pauses = _current_pauses(args)
+    listing = [_entry(schedule, now, args.count, pauses.get(schedule.id)) for schedule in schedule_set.schedules]
     if args.json:
         print(json.dumps(_document(schedule_set, now, listing), indent=2, ensure_ascii=False))
     else:
         _print_text(schedule_set, listing)
     return 0
+
+
+def pause_schedule(args) -> int:
+    """Pause one schedule of the schedules file, recorded with the user who asked; exit 2 if it is unknown."""
+    schedule_set = _schedule_set(args.schedules)
+    if schedule_set is None:
+        return 2
+    if args.schedule_id not in schedule_set.by_id:
+        hint = did_you_mean(args.schedule_id, schedule_set.by_id)
+        error_out(f"no schedule '{args.schedule_id}' in {args.schedules}{hint}")
+        return 2
+    user = _user()
+    done, pause = _change_pauses(args, lambda pauses: pauses.pause(args.schedule_id, user, note=args.note))
+    if not done:
+        return 2
+    _audit(args, schedule_set, "schedule.pause", user, schedule_id=args.schedule_id, note=pause.note)
+    print(f"{args.schedule_id} is paused ({pause.reason}): its fires are recorded as skipped until "
+          f"`schedules resume {args.schedule_id}`")
+    return 0
+
+
+def resume_schedule(args) -> int:
+    """Resume a paused schedule, recorded with the user who asked; exit 2 if it was not paused."""
+    schedule_set = _schedule_set(args.schedules)
+    if schedule_set is None:
+        return 2
+    user = _user()
+    done, ended = _change_pauses(args, lambda pauses: pauses.resume(args.schedule_id))
+    if done and ended is None:
+        error_out(f"schedule '{args.schedule_id}' is not paused: nothing to resume")
+    if not done or ended is None:
+        return 2
+    _audit(args, schedule_set, "schedule.resume", user, schedule_id=args.schedule_id, note=ended.note)
+    print(f"{args.schedule_id} is resumed: it runs again from its next fire time (it was {ended.reason})")
+    return 0
+
+
+def _schedule_set(path: str) -> ScheduleSet | None:
+    try:
+        return load_schedules(path)
+    except FlowValidationError as error:
+        for problem in error.diagnostics:
+            print(problem)
+        print(f"{len(error.diagnostics)} problem(s) in {path}", file=sys.stderr)
+        return None
+
+
+def _change_pauses(args, change: Callable[[SchedulePauses], Any]) -> tuple[bool, Any]:
+    """(True, what `change` returned) on this home folder's pause store; (False, None) after saying why not."""
+    try:
+        pauses = open_schedule_pauses(home_dir(args) / "queue.db")
+        try:
+            return True, change(pauses)
+        finally:
+            pauses.close()
+    except PauseError as error:
+        error_out(str(error))
+        return False, None
+
+
+def _audit(args, schedule_set: ScheduleSet, action: str, user: str, **fields) -> None:
+    path = home_dir(args) / "service" / f"{PAUSE_LOG}.jsonl"
+    with AuditLog.open(path, run_id=PAUSE_LOG, flow="bastidor-schedule-pauses", flow_sha256=schedule_set.sha256,
+                       masker=SecretMasker()) as audit:
+        audit.event(action, user=user, **fields)
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:  # no passwd entry in some containers
+        return "unknown"
 
 
 def _now(written: str | None) -> dt.datetime | None:
@@ -57,7 +145,23 @@ def _now(written: str | None) -> dt.datetime | None:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.timezone.utc)
 
 
-def _entry(schedule: Schedule, now: dt.datetime, count: int) -> dict:
+def _current_pauses(args) -> dict[str, Pause]:
+    """The paused schedules of this home folder; none when its queue does not exist yet (nothing to pause)."""
+    database = home_dir(args) / "queue.db"
+    if not database.is_file():
+        return {}
+    try:
+        pauses = open_schedule_pauses(database)
+        try:
+            return pauses.all()
+        finally:
+            pauses.close()
+    except PauseError as error:
+        error_out(f"{error} Paused schedules are not shown.")
+        return {}
+
+
+def _entry(schedule: Schedule, now: dt.datetime, count: int, pause: Pause | None) -> dict:
     calendar = schedule.calendar
     return {
         "id": schedule.id,
@@ -73,12 +177,15 @@ def _entry(schedule: Schedule, now: dt.datetime, count: int) -> dict:
         "timeout_s": schedule.timeout_s,
         "priority": schedule.priority,
         "next": [moment.astimezone(schedule.timezone) for moment in next_fire_times(schedule, now, count)],
+        "paused": None if pause is None else {"by": pause.paused_by, "at": pause.paused_at, "note": pause.note},
     }
 
 
 def _document(schedule_set: ScheduleSet, now: dt.datetime, listing: list[dict]) -> dict:
     for entry in listing:
         entry["next"] = [moment.isoformat() for moment in entry["next"]]
+        if entry["paused"] is not None:
+            entry["paused"]["at"] = entry["paused"]["at"].isoformat()
     return {"file": display_path(schedule_set.path), "sha256": schedule_set.sha256,
             "now": now.isoformat(), "schedules": listing}
 
@@ -88,6 +195,10 @@ def _print_text(schedule_set: ScheduleSet, listing: list[dict]) -> None:
     print(f"{display_path(schedule_set.path)}: {len(listing)} schedule(s), {enabled} enabled")
     for entry in listing:
         print(f"\n{entry['id']} ({'enabled' if entry['enabled'] else 'disabled'})")
+        if entry["paused"] is not None:
+            paused = entry["paused"]
+            note = f": {paused['note']}" if paused["note"] else ""
+            _line("paused", f"by {paused['by']} since {paused['at']:%Y-%m-%d %H:%M} UTC{note}")
         _line("flow", entry["flow"])
         _line("trigger", f"{entry['trigger']} ({entry['timezone']})")
         calendar = f"{entry['calendar']} ({entry['calendar_rules']})" if entry["calendar"] else "none (every day)"

@@ -5,8 +5,11 @@ from __future__ import annotations
 import argparse
 import sys
 
-from bastidor.cli import (commands_audit, commands_demo, commands_run, commands_runs, commands_schedules,
-                          commands_service, commands_validate)
+from bastidor.cli import (commands_audit, commands_dashboard, commands_demo, commands_describe, commands_items,
+                          commands_run, commands_runs, commands_schedules, commands_service, commands_users,
+                          commands_validate)
+from bastidor.notify import __main__ as commands_notifications
+
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every sub-command."""
@@ -15,8 +18,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "or $BASTIDOR_HOME)")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.required = True
-    for module in (commands_run, commands_validate, commands_runs, commands_audit, commands_demo,
-                   commands_schedules, commands_service):
+    for module in (commands_run, commands_validate, commands_describe, commands_runs, commands_audit, commands_demo,
+                   commands_schedules, commands_service, commands_items, commands_dashboard, commands_users,
+                   commands_notifications):
         module.register(commands)
     return parser
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from typing import Any, Iterator, get_args
 
 from pydantic import BaseModel, ValidationError
 
@@ -80,10 +80,18 @@ def _choices(model: type[BaseModel], loc: Loc) -> list[str]:
         if isinstance(part, int) or not (isinstance(current, type) and issubclass(current, BaseModel)):
             continue
         field = _field_by_written_name(current, part)
-        current = getattr(field, "annotation", None) if field else None
+        current = _model_in(getattr(field, "annotation", None)) if field else None
     if isinstance(current, type) and issubclass(current, BaseModel):
         return model_fields_written(current)
     return []
+
+
+def _model_in(annotation: Any) -> Any:
+    """The model class of an annotation, also when it is optional (`Goals | None`)."""
+    for candidate in (annotation, *get_args(annotation)):
+        if isinstance(candidate, type) and issubclass(candidate, BaseModel):
+            return candidate
+    return annotation
 
 
 def _field_by_written_name(model: type[BaseModel], written: str):

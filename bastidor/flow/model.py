@@ -1,4 +1,4 @@
-"""The flow file's header: name, inputs, secrets and bot settings. Steps are parsed in `steps.py`."""
+"""The flow file's header: name, inputs, secrets, bot settings and goals. Steps are parsed in `steps.py`."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ import re
 from decimal import Decimal, InvalidOperation
 from enum import Enum
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, model_validator
 
 from bastidor.flow.types import DurationMs
 
@@ -101,12 +101,44 @@ class BotSpec(Strict):
     trace_on_failure: bool = False
 
 
-class Targets(Strict):
-    """Goals a supervisor manages this flow by."""
+_PERCENT = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*%\s*$")
 
-    min_success_rate: Decimal | None = Field(None, ge=0, le=100, description="Percent of items.")
-    min_items_per_day: int | None = Field(None, ge=0)
-    max_handling_time: DurationMs | None = None
+
+def parse_rate(value: Any) -> Decimal:
+    """A share as a fraction from 0 to 1, written as a percent (`95%`) or a fraction (`0.95`)."""
+    how = "write a percent like 95% or a fraction like 0.95"
+    match = _PERCENT.match(value) if isinstance(value, str) else None
+    try:
+        rate = Decimal(match.group(1)) / 100 if match else Decimal(str(value).strip())
+    except InvalidOperation:
+        rate = None
+    if isinstance(value, bool) or rate is None or not rate.is_finite():
+        raise ValueError(f"'{value}' is not a rate: {how}")
+    if not match and 1 < rate <= 100:
+        raise ValueError(f"a number without % is a fraction: write {value}% for {value} percent, "
+                         f"or {rate / 100} as a fraction")
+    if not 0 <= rate <= 1:
+        raise ValueError(f"{value} is not between 0% and 100%: {how}")
+    return rate
+
+
+Rate = Annotated[
+    Decimal,
+    BeforeValidator(parse_rate),
+    WithJsonSchema({"anyOf": [{"type": "number", "minimum": 0, "maximum": 1},
+                              {"type": "string", "pattern": r"^\s*\d+(\.\d+)?\s*%\s*$"}],
+                    "description": "A percent like 95% or a fraction like 0.95."}),
+]
+
+
+class Goals(Strict):
+    """Targets a supervisor manages this flow by; the KPIs page shows each one as met or missed."""
+
+    min_success_rate: Rate | None = Field(None, description="Share of finished items that succeed, e.g. 95%.")
+    min_items_per_day: int | None = Field(None, ge=0, description="Items finished per day the flow ran.")
+    max_handling_time: DurationMs | None = Field(None, description="Average time to handle one item.")
+    max_p95_handling_time: DurationMs | None = Field(
+        None, description="Time within which 95% of items are handled.")
 
 
 class FlowHeader(Strict):
@@ -119,7 +151,7 @@ class FlowHeader(Strict):
     outputs: list[str] = Field(default_factory=list, description="Variables handed back to a calling flow.")
     secrets: list[str] = Field(default_factory=list, description="Names of secrets the flow needs; never values.")
     bot: BotSpec | None = Field(None, description="Browser settings; leave out for flows without a browser.")
-    targets: Targets | None = None
+    goals: Goals | None = Field(None, description="Targets shown as met or missed on the KPIs page.")
     steps: Any = Field(description="The steps, in order.")
 
     @model_validator(mode="after")

@@ -156,7 +156,7 @@ def _yaml_error(shown: str, exc: yaml.MarkedYAMLError, text: str) -> Diagnostic:
     mark = exc.problem_mark or exc.context_mark
     line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
     problem = exc.problem or "not valid YAML"
-    if mark is not None and "\t" in text.splitlines()[mark.line:mark.line + 1][0][: mark.column + 1]:
+    if mark is not None and "\t" in "".join(text.splitlines()[mark.line:mark.line + 1])[: mark.column + 1]:
         return Diagnostic(shown, line, column, "a tab is used for indentation: indent with spaces only")
     context = f" ({exc.context})" if exc.context else ""
     hint = ""

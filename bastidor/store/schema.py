@@ -90,6 +90,9 @@ items = Table(
     Column("data", JSON, nullable=False),
     Column("exception", String(20)),
     Index("ix_items_run_id_started_at", "run_id", "started_at"),
+    Index("ix_items_started_at", "started_at"),
+    Index("ix_items_item_ref", "item_ref"),
+    Index("ix_items_exception_status", "exception", "status"),
 )
 
 steps = Table(
@@ -118,10 +121,14 @@ steps = Table(
 ADDED_COLUMNS: tuple[tuple[Table, Column[Any]], ...] = ((items, items.c.exception),)
 """Columns added after the first release: `add_missing_columns` adds them to an older store."""
 
+ADDED_INDEXES: tuple[str, ...] = ("ix_items_started_at", "ix_items_item_ref", "ix_items_exception_status")
+"""Indexes added after the first release (for the console's item lists); created on an older store too."""
+
 
 def add_missing_columns(connection: Any) -> None:
-    """Add the nullable columns that a store created by an older Bastidor lacks (ALTER TABLE ... ADD)."""
+    """Add the nullable columns and the indexes that a store created by an older Bastidor lacks."""
     from sqlalchemy import inspect
+    from sqlalchemy.schema import CreateIndex
 
     inspector = inspect(connection)
     for table, column in ADDED_COLUMNS:
@@ -129,3 +136,6 @@ def add_missing_columns(connection: Any) -> None:
         if column.name not in present:
             kind = column.type.compile(dialect=connection.dialect)
             connection.exec_driver_sql(f'ALTER TABLE {table.name} ADD COLUMN "{column.name}" {kind}')
+    for index in items.indexes:
+        if index.name in ADDED_INDEXES:
+            connection.execute(CreateIndex(index, if_not_exists=True))

@@ -1,0 +1,1 @@
+"""The console pages' data logic (queries and computations), testable without HTTP."""

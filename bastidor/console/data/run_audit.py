@@ -1,0 +1,96 @@
+"""What a run's audit log adds to the run page: each step's parameters and values (masked when they were
+written), and whether the log's hash chain verifies against the last hash the run store kept.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict, deque
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable
+
+from bastidor.audit import verify_audit_log
+from bastidor.store import RunRecord, StepRecord
+
+MAX_PROBLEMS_SHOWN = 5
+STEP_DETAIL_KEYS = {"params": "written", "values": "used", "result": "result"}
+"""Audit record keys shown on the run page, and the names the page knows them by."""
+
+
+@dataclass(frozen=True)
+class AuditCheck:
+    """The verdict on a run's audit log: `state` is verified, not_verified, in_progress or missing."""
+
+    state: str
+    summary: str
+    problems: tuple[str, ...] = ()
+    records: int = 0
+
+    @property
+    def verified(self) -> bool:
+        """True when the whole chain verified."""
+        return self.state == "verified"
+
+
+def check_run_audit(run: RunRecord) -> AuditCheck:
+    """Verify the run's audit log (against the store's last hash) and say what that means for a person."""
+    path = Path(run.audit_path) if run.audit_path else None
+    if path is None or not path.is_file():
+        return AuditCheck("missing", f"The audit log {path or '(none recorded)'} is missing: the run's evidence "
+                          "is gone. Restore it from a backup, or report it.")
+    result = verify_audit_log(path, expected_last_hash=run.audit_last_hash)
+    if result.ok:
+        return AuditCheck("verified", f"Audit chain verified: {result.records} records, none edited, removed or "
+                          "reordered.", records=result.records)
+    errors = [problem.message for problem in result.problems if problem.severity == "error"]
+    if not errors and run.status == "running":
+        return AuditCheck("in_progress", f"The run is still going; the {result.records} records so far are intact.",
+                          records=result.records)
+    shown = tuple(problem.message for problem in result.problems[:MAX_PROBLEMS_SHOWN])
+    return AuditCheck("not_verified", f"Audit chain NOT verified: {len(result.problems)} problem(s). The log was "
+                      "altered after it was written; the first break is named below.", shown, result.records)
+
+
+def step_details(audit_path: str | None, steps: Iterable[StepRecord]) -> dict[int, dict[str, Any]]:
+    """For each step (by seq), what its audit record holds: ``written`` (the params as written in the flow),
+    ``used`` (the values after templates were filled in) and ``result``, each only when present.
+
+    Store steps and audit ``step`` records are written together, in the same order; each store step takes
+    the first unused audit record with the same step path, item reference and attempt.
+    """
+    records = _audit_step_records(audit_path)
+    waiting: dict[tuple[Any, ...], deque[dict[str, Any]]] = defaultdict(deque)
+    for record in records:
+        waiting[(record.get("step_path"), record.get("item_ref"), record.get("attempt"))].append(record)
+    details: dict[int, dict[str, Any]] = {}
+    for step in steps:
+        queue = waiting.get((step.path, step.item_ref, step.attempt))
+        if queue:
+            record = queue.popleft()
+            details[step.seq] = {shown: record[key] for key, shown in STEP_DETAIL_KEYS.items()
+                                 if record.get(key) not in (None, {}, [])}
+    return details
+
+
+def _audit_step_records(audit_path: str | None) -> list[dict[str, Any]]:
+    if not audit_path:
+        return []
+    records: list[dict[str, Any]] = []
+    try:
+        with open(audit_path, "rb") as stream:
+            for line in stream:
+                record = _parse(line)
+                if record is not None and record.get("event") == "step":
+                    records.append(record)
+    except OSError:
+        return []
+    return records
+
+
+def _parse(line: bytes) -> dict[str, Any] | None:
+    try:
+        record = json.loads(line)
+    except ValueError:
+        return None
+    return record if isinstance(record, dict) else None
