@@ -101,7 +101,7 @@ def test_filters_that_cannot_be_understood_are_ignored_and_explained():
     assert filters.status == "" and filters.date_from is None and filters.date_to == date(2026, 11, 1)
     assert filters.page == 1
     assert any("unknown status 'exploded'" in problem for problem in filters.problems)
-    assert any("use the form 2026-11-27" in problem for problem in filters.problems)
+    assert any("is not a date like 2026-11-27" in problem for problem in filters.problems)
     swapped = RunFilters.from_query({"date_from": "2026-11-05", "date_to": "2026-11-01"})
     assert (swapped.date_from, swapped.date_to) == (date(2026, 11, 1), date(2026, 11, 5))
 

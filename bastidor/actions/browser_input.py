@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field, model_validator
 
-from bastidor.actions.base import ElementParams, Params, element, timeout_of, uses_secret
+from bastidor.actions.base import ElementParams, element, timeout_of, uses_secret
 from bastidor.actions.registry import action
 from bastidor.executor.errors import StepError
 from bastidor.expr import to_text

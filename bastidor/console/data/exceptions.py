@@ -34,7 +34,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 
-from bastidor.console.data.items import EXPORT_LIMIT, PAGE_SIZE, clean_text, one_of, parse_page, store_engine
+from bastidor.console.data.items import EXPORT_LIMIT, PAGE_SIZE, clean_text, one_of, store_engine
+from bastidor.console.data.query import parse_page
 from bastidor.store import RunStore
 from bastidor.store.schema import UtcDateTime, items, runs
 

@@ -11,12 +11,13 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
 from sqlalchemy import Engine, Select, func, select
 
+from bastidor.console.data.query import day_start, parse_day, parse_page
 from bastidor.store import RunStore
 from bastidor.store.schema import items, runs
 
@@ -180,29 +181,6 @@ def _ordered(query: Select[Any]) -> Select[Any]:
     return query.order_by(items.c.started_at.desc(), items.c.run_id.desc(), items.c.item_ref)
 
 
-def day_start(day: date) -> datetime:
-    """Midnight UTC at the start of `day`."""
-    return datetime.combine(day, time(0), tzinfo=timezone.utc)
-
-
-def parse_day(text: str, label: str, problems: list[str]) -> date | None:
-    """A ``YYYY-MM-DD`` date, or None (with a message in `problems` when `text` is not one)."""
-    text = text.strip()
-    if not text:
-        return None
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        problems.append(f"{label} date '{text[:40]}' is not a date like 2026-11-27; that filter is ignored.")
-        return None
-
-
-def parse_page(text: str) -> int:
-    """A page number of 1 or more (anything else means the first page)."""
-    try:
-        return max(1, min(int(text), 1_000_000))
-    except ValueError:
-        return 1
 
 
 def one_of(text: str, choices: tuple[tuple[str, str], ...], label: str, problems: list[str]) -> str:

@@ -10,17 +10,17 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, timedelta
 from urllib.parse import urlencode
 
 from sqlalchemy import Engine, Select, func, select
 
+from bastidor.console.data.query import day_start, parse_day, parse_page
 from bastidor.store import RunRecord, RunStore
 from bastidor.store.records import RUN_STATUSES
 from bastidor.store.schema import runs
 
 PAGE_SIZE = 50
-MAX_PAGE = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -42,13 +42,13 @@ class RunFilters:
         if status and status not in RUN_STATUSES:
             problems.append(f"unknown status {status!r} ignored: use one of {', '.join(RUN_STATUSES)}")
             status = ""
-        date_from = _parse_date(params.get("date_from", ""), "From", problems)
-        date_to = _parse_date(params.get("date_to", ""), "To", problems)
+        date_from = parse_day(params.get("date_from", ""), "From", problems)
+        date_to = parse_day(params.get("date_to", ""), "To", problems)
         if date_from and date_to and date_from > date_to:
             problems.append("the From date is after the To date, so they were swapped")
             date_from, date_to = date_to, date_from
         return cls(flow=params.get("flow", "").strip()[:200], status=status, date_from=date_from, date_to=date_to,
-                   page=_parse_page(params.get("page", "1")), problems=tuple(problems))
+                   page=parse_page(params.get("page", "1")), problems=tuple(problems))
 
     def query_string(self, page: int | None = None) -> str:
         """These filters as a URL query string (with `page` when given), empty values left out."""
@@ -119,29 +119,7 @@ def _filtered(query: Select, filters: RunFilters) -> Select:
     if filters.status:
         query = query.where(runs.c.status == filters.status)
     if filters.date_from:
-        query = query.where(runs.c.started_at >= _start_of(filters.date_from))
+        query = query.where(runs.c.started_at >= day_start(filters.date_from))
     if filters.date_to:
-        query = query.where(runs.c.started_at < _start_of(filters.date_to + timedelta(days=1)))
+        query = query.where(runs.c.started_at < day_start(filters.date_to + timedelta(days=1)))
     return query
-
-
-def _start_of(day: date) -> datetime:
-    return datetime.combine(day, time.min, tzinfo=timezone.utc)
-
-
-def _parse_date(text: str, label: str, problems: list[str]) -> date | None:
-    text = text.strip()
-    if not text:
-        return None
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        problems.append(f"the {label} date {text[:40]!r} was ignored: use the form 2026-11-27")
-        return None
-
-
-def _parse_page(text: str) -> int:
-    try:
-        return min(max(1, int(text)), MAX_PAGE)
-    except ValueError:
-        return 1
