@@ -78,8 +78,12 @@ class YamlDocument:
     text: str
 
 
-def load_yaml(path: Path) -> YamlDocument:
-    """Load one YAML file safely, or raise FlowValidationError with file:line:column."""
+FLOW_EMPTY = "the file is empty: a flow needs at least a name and steps"
+
+
+def load_yaml(path: Path, empty_message: str = FLOW_EMPTY) -> YamlDocument:
+    """Load one YAML file safely, or raise FlowValidationError with file:line:column; `empty_message`
+    says what the file should hold when it is empty (the default speaks of flows)."""
     shown = display_path(path)
     raw = _read_bounded(path, shown)
     text = _decode(raw, shown)
@@ -90,8 +94,7 @@ def load_yaml(path: Path) -> YamlDocument:
     except yaml.YAMLError as exc:
         raise FlowValidationError([Diagnostic(shown, 1, 1, f"not valid YAML: {exc}")]) from None
     if node is None:
-        raise FlowValidationError([Diagnostic(shown, 1, 1, "the file is empty: a flow needs at least "
-                                              "a name and steps")])
+        raise FlowValidationError([Diagnostic(shown, 1, 1, empty_message)])
     _check_expanded_size(node, shown)
     source = SourceMap(shown)
     data = _Builder(source).build(node)

@@ -10,8 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from bastidor.flow.diagnostics import Diagnostic, FlowValidationError, did_you_mean
-from bastidor.flow.yamlsource import YamlDocument, load_yaml
+from bastidor.flow.diagnostics import FlowValidationError, did_you_mean
+from bastidor.flow.yamlsource import load_yaml
 from bastidor.notify.channelfile import build_channel
 from bastidor.notify.events import EVENT_KINDS
 from bastidor.notify.fileformat import DeliveryFile, NotificationsFile, RuleFile
@@ -26,26 +26,12 @@ _EXAMPLE_RULE = "e.g. `- {events: [run_failed], channels: [supervisors-mail]}`"
 def load_notification_settings(path: Path | str) -> NotificationSettings:
     """Load and check a notifications file, or raise FlowValidationError listing every problem."""
     path = Path(path)
-    document = _load_document(path)
+    document = load_yaml(path, _EMPTY)
     problems = Problems(document.source)
     settings = _read(document.data, path.resolve(), problems)
     if problems.items or settings is None:
         raise FlowValidationError(problems.items)
     return settings
-
-
-def _load_document(path: Path) -> YamlDocument:
-    try:
-        return load_yaml(path)
-    except FlowValidationError as error:
-        raise FlowValidationError(_reworded(d) for d in error.diagnostics) from None
-
-
-def _reworded(diagnostic: Diagnostic) -> Diagnostic:
-    """load_yaml words the empty-file message for flows; say it for a notifications file instead."""
-    if diagnostic.message.startswith("the file is empty"):
-        return Diagnostic(diagnostic.file, diagnostic.line, diagnostic.column, _EMPTY)
-    return diagnostic
 
 
 def _read(data: Any, path: Path, problems: Problems) -> NotificationSettings | None:

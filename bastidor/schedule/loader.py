@@ -34,15 +34,13 @@ def load_schedules(path: Path | str) -> ScheduleSet:
 
 def _load_document(path: Path) -> YamlDocument:
     try:
-        return load_yaml(path)
+        return load_yaml(path, _EMPTY)
     except FlowValidationError as error:
         raise FlowValidationError(_reworded(d) for d in error.diagnostics) from None
 
 
 def _reworded(diagnostic: Diagnostic) -> Diagnostic:
-    """load_yaml words a few messages for flows; say them for a schedules file instead."""
-    if diagnostic.message.startswith("the file is empty"):
-        return Diagnostic(diagnostic.file, diagnostic.line, diagnostic.column, _EMPTY)
+    """An unquoted cron expression starts with *, which YAML takes for an alias: say how to write it."""
     if "while scanning an alias" in diagnostic.message:
         return Diagnostic(diagnostic.file, diagnostic.line, diagnostic.column,
                           f"{diagnostic.message}: a value starting with * must be quoted, "
