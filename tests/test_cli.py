@@ -147,3 +147,15 @@ def test_demo_command_enters_the_orders_into_the_portal(tmp_path):
     verify = subprocess.run([sys.executable, str(REPO / "runner.py"), "--home", str(home), "audit", "verify",
                              "last"], capture_output=True, text=True, timeout=60, cwd=tmp_path)
     assert verify.returncode == 0, verify.stdout
+
+
+def test_every_command_is_listed_in_the_help_and_runs_its_own_module_only():
+    from bastidor.cli.main import COMMAND_MODULES, build_parser, command_in
+
+    listed = build_parser().format_help()
+    assert all(name in listed for name in COMMAND_MODULES)
+    assert command_in(["--home", "x", "trigger", "--help"]) == "trigger"
+    assert command_in(["--help"]) is None and command_in([]) is None
+    for name in COMMAND_MODULES:
+        parser = build_parser(name)
+        assert name in parser.format_help(), f"{COMMAND_MODULES[name]} registers no '{name}' command"

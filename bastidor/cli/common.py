@@ -5,8 +5,10 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from bastidor.store import RunRecord, RunStore, StoreError, open_run_store
+if TYPE_CHECKING:  # the store (SQLAlchemy) is imported only by the commands that use it
+    from bastidor.store import RunRecord, RunStore
 
 
 def home_dir(args) -> Path:
@@ -16,12 +18,16 @@ def home_dir(args) -> Path:
 
 def open_store(home: Path) -> RunStore:
     """The run store for this home folder ($BASTIDOR_STORE may name a database URL)."""
+    from bastidor.store import open_run_store
+
     location = os.environ.get("BASTIDOR_STORE") or home / "runs.db"
     return open_run_store(location)
 
 
 def find_run(store: RunStore, run_ref: str) -> RunRecord | None:
     """A run by id or unique id prefix; `last` means the newest run. Prints why when not found."""
+    from bastidor.store import StoreError
+
     if run_ref == "last":
         runs = store.list_runs(limit=1)
         run = runs[0] if runs else None
