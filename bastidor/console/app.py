@@ -1,5 +1,5 @@
 """Build the console's Starlette app: page routes discovered from `bastidor.console.pages`, sessions,
-CSRF, security headers, and the sign-in / 403 / 404 / 500 pages.
+CSRF, security headers, and the sign-in / 403 / 404 / 500 pages (503 when the audit log cannot be written).
 
 Each module in `bastidor.console.pages` exposes ``routes: list[Route]``; a new page is one module
 there (plus its data module and template), with no change to this file.
@@ -21,6 +21,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
+from bastidor.audit import AuditWriteError
 from bastidor.console import pages
 from bastidor.console.context import ConsoleContext
 from bastidor.console.csrf import REFUSED_DETAIL, CsrfMiddleware
@@ -30,6 +31,9 @@ from bastidor.console.security import RoleTooLow, SignInRequired
 from bastidor.console.sessions import SessionRegistry
 from bastidor.console.throttle import LoginThrottle
 
+NOT_RECORDED = ("The console could not write its audit log (audit/console.jsonl in its home folder), and "
+                "nothing is done without a record, so nothing was changed. Ask whoever runs the console to check "
+                "that folder (free disk space, permissions, `runner.py audit verify`), then try again.")
 SESSION_COOKIE = "bastidor_console"
 SESSION_SECONDS = 8 * 60 * 60
 logger = logging.getLogger(__name__)
@@ -84,6 +88,11 @@ def _http_error(request: Request, exc: Exception) -> Response:
     return error_page(request, exc.status_code, titles.get(exc.status_code, "Request refused"), detail)
 
 
+def _audit_unwritable(request: Request, exc: Exception) -> Response:
+    logger.error("console audit log not written on %s %s: %s", request.method, request.url.path, exc)
+    return error_page(request, 503, "Not recorded, so not done", NOT_RECORDED)
+
+
 def _server_error(request: Request, exc: Exception) -> Response:
     logger.exception("console error on %s %s", request.method, request.url.path, exc_info=exc)
     return error_page(request, 500, "Something went wrong", "The console hit an unexpected problem. Try again, "
@@ -100,7 +109,7 @@ def create_app(context: ConsoleContext, settings: ConsoleSettings) -> Starlette:
     ]
     routes = [*page_routes(), Mount("/static", app=StaticFiles(directory=str(STATIC_DIR)), name="static")]
     handlers = {SignInRequired: _sign_in_required, RoleTooLow: _role_too_low, HTTPException: _http_error,
-                500: _server_error}
+                AuditWriteError: _audit_unwritable, 500: _server_error}
     app = Starlette(routes=routes, middleware=middleware, exception_handlers=handlers)
     app.state.console = context
     app.state.login_throttle = LoginThrottle()

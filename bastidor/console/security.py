@@ -96,8 +96,12 @@ def sign_out(request: Request) -> None:
 
 
 def safe_next(target: str | None) -> str:
-    """`target` when it is a path on this site, else "/" (no open redirects)."""
-    if target and target.startswith("/") and not target.startswith(("//", "/\\")) and "\\" not in target:
+    """`target` when it is a path on this site, else "/" (no open redirects).
+
+    Backslashes and control characters are refused too: browsers read a backslash as a slash and drop tabs
+    and line breaks from an address, so "/" + tab + "/evil.example" would lead to "//evil.example"."""
+    if (target and target.startswith("/") and not target.startswith("//")
+            and not any(char == "\\" or ord(char) < 32 or ord(char) == 127 for char in target)):
         return target
     return "/"
 

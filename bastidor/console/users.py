@@ -2,19 +2,22 @@
 
 Passwords are never stored or logged: only their argon2id hash (argon2-cffi's `PasswordHasher`).
 Checking a password takes the same time whether or not the user exists, so sign-in answers do not
-tell which names are real.
+tell which names are real. `add`, `set_role` and `remove` take ``then=``: a step (the audit record) run
+inside the change's transaction, so a change whose record cannot be written is undone.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import Column, Engine, MetaData, String, Table, Text, delete, func, insert, select, update
+from sqlalchemy import Column, Engine, MetaData, String, Table, Text, delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.sql import ColumnElement
 
 from bastidor.console.roles import check_role
 from bastidor.store.records import utc_now
@@ -22,6 +25,8 @@ from bastidor.store.schema import UtcDateTime
 
 MIN_PASSWORD_LENGTH = 8
 MAX_PASSWORD_LENGTH = 1024
+MAX_NAME_LENGTH = 64
+"""The longest user name `NAME_PATTERN` accepts."""
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
 
 metadata = MetaData()
@@ -78,14 +83,17 @@ class UserStore:
         self._dummy_hash: str | None = None
         metadata.create_all(engine)
 
-    def add(self, name: str, role: str, password: str) -> User:
-        """Add a user; raise `UserError` for a bad name, role or password, or a name already taken."""
+    def add(self, name: str, role: str, password: str, *, then: Callable[[], object] | None = None) -> User:
+        """Add a user; raise `UserError` for a bad name, role or password, or a name already taken.
+
+        `then` runs inside the transaction once the user is added; if it raises, the user is not added."""
         user = User(check_name(name), _valid_role(role), utc_now())
         values = {"name": user.name, "role": user.role, "created_at": user.created_at,
                   "password_hash": self.hasher.hash(check_password(password))}
         try:
             with self.engine.begin() as connection:
                 connection.execute(insert(users_table).values(**values))
+                _run(then)
         except IntegrityError as error:
             raise UserError(f"there is already a user named {name!r}: pick another name, or remove that "
                             "user first") from error
@@ -126,13 +134,19 @@ class UserStore:
             self._store_hash(name, self.hasher.hash(password))
         return User(row["name"], row["role"], row["created_at"])
 
-    def set_role(self, name: str, role: str) -> User:
-        """Give the user another role; raise `UserError` if there is no such user or it would leave no admin."""
+    def set_role(self, name: str, role: str, *, then: Callable[[], object] | None = None) -> User:
+        """Give the user another role; raise `UserError` for an unknown role or user, or if it would leave no
+        admin. `then` runs inside the transaction once the role is changed; if it raises, nothing changes."""
+        role = _valid_role(role)
         user = self._existing(name)
-        if user.role == "admin" and _valid_role(role) != "admin":
+        if user.role == "admin" and role != "admin":
             self._keep_an_admin(name)
+        guard = _not_the_last_admin() if role != "admin" else users_table.c.name == name
         with self.engine.begin() as connection:
-            connection.execute(update(users_table).where(users_table.c.name == name).values(role=role))
+            changed = connection.execute(update(users_table).where(users_table.c.name == name, guard)
+                                         .values(role=role)).rowcount
+            self._check_changed(changed, name)
+            _run(then)
         return User(user.name, role, user.created_at)
 
     def set_password(self, name: str, password: str) -> None:
@@ -140,13 +154,18 @@ class UserStore:
         self._existing(name)
         self._store_hash(name, self.hasher.hash(check_password(password)))
 
-    def remove(self, name: str) -> User:
-        """Remove the user; raise `UserError` if there is no such user or they are the last admin."""
+    def remove(self, name: str, *, then: Callable[[], object] | None = None) -> User:
+        """Remove the user; raise `UserError` if there is no such user or they are the last admin.
+
+        `then` runs inside the transaction once the user is removed; if it raises, the user stays."""
         user = self._existing(name)
         if user.role == "admin":
             self._keep_an_admin(name)
         with self.engine.begin() as connection:
-            connection.execute(delete(users_table).where(users_table.c.name == name))
+            removed = connection.execute(delete(users_table).where(users_table.c.name == name,
+                                                                   _not_the_last_admin())).rowcount
+            self._check_changed(removed, name)
+            _run(then)
         return user
 
     def _existing(self, name: str) -> User:
@@ -157,8 +176,13 @@ class UserStore:
 
     def _keep_an_admin(self, name: str) -> None:
         if self.count("admin") <= 1:
-            raise UserError(f"{name!r} is the last admin: add another admin first, so someone can still "
-                            "manage users")
+            raise _last_admin(name)
+
+    def _check_changed(self, rows: int, name: str) -> None:
+        """After a guarded change: say why no row changed (the user is gone, or is now the last admin)."""
+        if rows != 1:
+            self._existing(name)
+            raise _last_admin(name)
 
     def _verify(self, password_hash: str, password: str) -> bool:
         try:
@@ -170,6 +194,22 @@ class UserStore:
         with self.engine.begin() as connection:
             connection.execute(update(users_table).where(users_table.c.name == name)
                                .values(password_hash=password_hash))
+
+
+def _not_the_last_admin() -> ColumnElement[bool]:
+    """True for a row that may lose its admin role: not an admin, or not the only one (checked in the same
+    statement as the change, so two admins removing each other at once cannot both succeed)."""
+    admins = select(func.count()).select_from(users_table).where(users_table.c.role == "admin").scalar_subquery()
+    return or_(users_table.c.role != "admin", admins > 1)
+
+
+def _last_admin(name: str) -> UserError:
+    return UserError(f"{name!r} is the last admin: add another admin first, so someone can still manage users")
+
+
+def _run(step: Callable[[], object] | None) -> None:
+    if step is not None:
+        step()
 
 
 def _valid_role(role: str) -> str:

@@ -55,18 +55,23 @@ class CatalogRow:
 
 
 def flow_files(flows_dir: Path) -> list[Path]:
-    """The flow files under `flows_dir` (any depth), leaving out data folders, sorted by path."""
+    """The flow files under `flows_dir` (any depth), leaving out data folders and links that lead out of the
+    folder (the console shows no file from elsewhere), sorted by path."""
     root = flows_dir.resolve()
     if not root.is_dir():
         return []
     found = [path for path in root.rglob("*") if path.suffix in FLOW_SUFFIXES and path.is_file()
-             and not any(part in SKIPPED_FOLDERS for part in path.relative_to(root).parts[:-1])]
+             and not any(part in SKIPPED_FOLDERS for part in path.relative_to(root).parts[:-1])
+             and path.resolve().is_relative_to(root)]
     return sorted(found, key=lambda path: path.relative_to(root).as_posix())
 
 
 def find_flow_file(flows_dir: Path, relative: str) -> Path | None:
     """The catalog's flow file at `relative` (as in its address), or None when it is not one of them."""
-    wanted = (flows_dir.resolve() / relative).resolve()
+    try:
+        wanted = (flows_dir.resolve() / relative).resolve()
+    except (OSError, ValueError):  # a NUL character, a name too long
+        return None
     return wanted if wanted in flow_files(flows_dir) else None
 
 

@@ -3,21 +3,26 @@ retry, or mark it done. Each action checks the case's state, changes it and reco
 transaction; a case changed by someone else in between is refused rather than overwritten.
 
 Sending back an item that came through the work queue requeues it there (`WorkQueue.requeue_item`, with
-the person's name in the queue's history); any other item is tried again on its flow's next run.
-Recording the action in the console's audit log is the caller's job (the page handler).
+the person's name in the queue's history), inside the case's transaction: a case someone else changed
+first is never requeued, and a refused requeue leaves the case as it was. Any other item is tried again
+on its flow's next run.
+
+The caller records the action in the console's audit log by passing ``audit=``: it is called with the
+outcome inside the transaction, before it commits, so an action whose record cannot be written is undone
+(a requeue already made stays, with the person's name in the queue's history).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Callable
 
 from sqlalchemy import Engine, insert, select, update
 
 from bastidor.console.data.exceptions import STATE_LABELS, WAITING_STATES, Case, cases, ensure_tables, events
 from bastidor.console.data.item_timeline import find_queue_item
-from bastidor.queue import QueueError, WorkQueue
+from bastidor.queue import QueueError, WorkItem, WorkQueue
 
 MAX_NOTE = 2000
 MAX_NAME = 255
@@ -43,33 +48,41 @@ class ActionOutcome:
     queue_item_id: int | None = None
 
 
+Recorder = Callable[[ActionOutcome], object]
+"""Records an outcome in the audit log (raising when it cannot); run before the action's transaction commits."""
+
+
 def assign(db: Engine, run_id: str, item_ref: str, *, by: str, assignee: str, note: str = "",
-           now: datetime | None = None) -> ActionOutcome:
+           now: datetime | None = None, audit: Recorder | None = None) -> ActionOutcome:
     """Give the case to `assignee` (the person themselves or another user)."""
     assignee = _checked_name(assignee)
-    case = _change(db, "assign", run_id, item_ref, by, {"assignee": assignee}, _checked_note(note), now)
-    return ActionOutcome(case, f"{item_ref} is assigned to {assignee}.")
+    message = f"{item_ref} is assigned to {assignee}."
+    case = _change(db, "assign", run_id, item_ref, by, {"assignee": assignee}, _checked_note(note), now,
+                   then=_recording(audit, message))
+    return ActionOutcome(case, message)
 
 
 def resolve(db: Engine, run_id: str, item_ref: str, *, by: str, note: str,
-            now: datetime | None = None) -> ActionOutcome:
+            now: datetime | None = None, audit: Recorder | None = None) -> ActionOutcome:
     """Record that a person handled the exception, with a note saying how (required)."""
     note = _checked_note(note)
     if not note:
         raise ActionRefused("Write a note saying how the exception was resolved; it is kept with the case.")
-    case = _change(db, "resolve", run_id, item_ref, by, {}, note, now)
-    return ActionOutcome(case, f"{item_ref} is resolved.")
+    message = f"{item_ref} is resolved."
+    case = _change(db, "resolve", run_id, item_ref, by, {}, note, now, then=_recording(audit, message))
+    return ActionOutcome(case, message)
 
 
 def mark_done(db: Engine, run_id: str, item_ref: str, *, by: str, note: str = "",
-              now: datetime | None = None) -> ActionOutcome:
+              now: datetime | None = None, audit: Recorder | None = None) -> ActionOutcome:
     """Close the case: nothing more is to be done about it."""
-    case = _change(db, "done", run_id, item_ref, by, {}, _checked_note(note), now)
-    return ActionOutcome(case, f"{item_ref} is done.")
+    message = f"{item_ref} is done."
+    case = _change(db, "done", run_id, item_ref, by, {}, _checked_note(note), now, then=_recording(audit, message))
+    return ActionOutcome(case, message)
 
 
 def send_back(db: Engine, queue: WorkQueue | None, run_id: str, item_ref: str, *, by: str, note: str = "",
-              now: datetime | None = None) -> ActionOutcome:
+              now: datetime | None = None, audit: Recorder | None = None) -> ActionOutcome:
     """Send the item back for a retry: requeued in the work queue if it came through it, else on the next run."""
     note = _checked_note(note)
     case = _current(db, run_id, item_ref)
@@ -77,23 +90,47 @@ def send_back(db: Engine, queue: WorkQueue | None, run_id: str, item_ref: str, *
     queued = find_queue_item(queue, case.flow_name, item_ref) if queue is not None else None
     if queued is None:
         text = "it will be tried again the next time the flow runs with this row in its input"
-        changed = _change(db, "retry", run_id, item_ref, by, {}, _joined(note, f"({text})"), now)
-        return ActionOutcome(changed, f"{item_ref} did not come through the work queue: {text}.")
+        message = f"{item_ref} did not come through the work queue: {text}."
+        changed = _change(db, "retry", run_id, item_ref, by, {}, _joined(note, f"({text})"), now,
+                          then=_recording(audit, message))
+        return ActionOutcome(changed, message)
+    return _requeue(db, queue, queued, run_id, item_ref, by=by, note=note, now=now, audit=audit)
+
+
+def _requeue(db: Engine, queue: WorkQueue, queued: WorkItem, run_id: str, item_ref: str, *, by: str, note: str,
+             now: datetime | None, audit: Recorder | None) -> ActionOutcome:
+    """Requeue a failed work item inside the case's transaction: if the queue refuses, the case stays as it was."""
     if queued.state != "failed":
         raise ActionRefused(f"The work item {item_ref} is {queued.state.replace('_', ' ')} in the work queue, not "
                             "failed: it needs no retry. Mark the exception done when it has gone through.")
-    try:
-        queue.requeue_item(queued.id, by=_checked_name(by), note=note or None)
-    except QueueError as error:
-        raise ActionRefused(f"The work queue did not take {item_ref} back: {error}") from error
-    changed = _change(db, "retry", run_id, item_ref, by, {}, _joined(note, f"(requeued: work item {queued.id})"), now)
-    return ActionOutcome(changed, f"{item_ref} is back in the work queue; a bot will pick it up on the next run.",
-                         queued.id)
+    message = f"{item_ref} is back in the work queue; a bot will pick it up on the next run."
+
+    def requeue_then_record(changed: Case) -> None:
+        """Requeue the work item (refused: the case change is undone), then record the outcome."""
+        try:
+            queue.requeue_item(queued.id, by=_checked_name(by), note=note or None)
+        except QueueError as error:
+            raise ActionRefused(f"The work queue did not take {item_ref} back: {error}") from error
+        if audit is not None:
+            audit(ActionOutcome(changed, message, queued.id))
+
+    changed = _change(db, "retry", run_id, item_ref, by, {}, _joined(note, f"(requeued: work item {queued.id})"), now,
+                      then=requeue_then_record)
+    return ActionOutcome(changed, message, queued.id)
+
+
+def _recording(audit: Recorder | None, message: str) -> Callable[[Case], None] | None:
+    """The step that records an action's outcome inside its transaction (None when nothing is recorded)."""
+    if audit is None:
+        return None
+    return lambda changed: audit(ActionOutcome(changed, message))
 
 
 def _change(db: Engine, action: str, run_id: str, item_ref: str, by: str, changes: dict[str, Any], note: str,
-            now: datetime | None) -> Case:
-    """Move the case to the action's state and record the event, refusing if its state changed meanwhile."""
+            now: datetime | None, then: Callable[[Case], None] | None = None) -> Case:
+    """Move the case to the action's state and record the event, refusing if its state changed meanwhile.
+
+    `then` runs with the changed case before the transaction commits; if it raises, nothing changes."""
     ensure_tables(db)
     moment, note, by = now or datetime.now(timezone.utc), note.strip(), _checked_name(by)
     target = ACTIONS[action][1]
@@ -109,7 +146,10 @@ def _change(db: Engine, action: str, run_id: str, item_ref: str, by: str, change
         connection.execute(insert(events).values(
             run_id=run_id, item_ref=item_ref, at=moment, user=by, action=action, from_state=case.state,
             to_state=target, assignee=values.get("assignee", case.assignee), note=note or None))
-        return _fetch(connection, run_id, item_ref)
+        changed = _fetch(connection, run_id, item_ref)
+        if then is not None:
+            then(changed)
+        return changed
 
 
 def _current(db: Engine, run_id: str, item_ref: str) -> Case:

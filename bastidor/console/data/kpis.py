@@ -23,6 +23,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, and_, case, distinct, func, select
 from sqlalchemy.sql import ColumnElement, Select
 
+from bastidor.console.data.query import EARLIEST_DAY, LATEST_DAY, day_in_range
 from bastidor.store import RunStore
 from bastidor.store.schema import items, runs
 
@@ -90,9 +91,10 @@ def _date_param(params: Any, name: str) -> dt.date | None:
     if not written:
         return None
     try:
-        return dt.date.fromisoformat(written)
+        return day_in_range(dt.date.fromisoformat(written))
     except ValueError:
-        raise ValueError(f"'{written[:20]}' is not a date: write it as YYYY-MM-DD, e.g. 2026-11-01") from None
+        raise ValueError(f"'{written[:20]}' is not a date: write it as YYYY-MM-DD, e.g. 2026-11-01, between "
+                         f"{EARLIEST_DAY.year} and {LATEST_DAY.year}") from None
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,9 @@ from __future__ import annotations
 from datetime import date, datetime, time, timezone
 
 MAX_PAGE = 1_000_000
+EARLIEST_DAY = date(1900, 1, 1)
+LATEST_DAY = date(9998, 12, 31)
+"""The dates a filter accepts: far enough from the calendar's ends that a day or a period around them exists."""
 
 
 def day_start(day: date) -> datetime:
@@ -21,10 +24,18 @@ def parse_day(text: str, label: str, problems: list[str]) -> date | None:
     if not text:
         return None
     try:
-        return date.fromisoformat(text)
+        return day_in_range(date.fromisoformat(text))
     except ValueError:
-        problems.append(f"{label} date '{text[:40]}' is not a date like 2026-11-27; that filter is ignored.")
+        problems.append(f"{label} date '{text[:40]}' is not a date like 2026-11-27 between "
+                        f"{EARLIEST_DAY.year} and {LATEST_DAY.year}; that filter is ignored.")
         return None
+
+
+def day_in_range(day: date) -> date:
+    """`day` when it lies between `EARLIEST_DAY` and `LATEST_DAY`; raise ValueError otherwise."""
+    if not EARLIEST_DAY <= day <= LATEST_DAY:
+        raise ValueError(f"{day.isoformat()} is outside {EARLIEST_DAY.year}-{LATEST_DAY.year}")
+    return day
 
 
 def parse_page(text: str) -> int:

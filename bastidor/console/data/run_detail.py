@@ -73,8 +73,8 @@ def load_run_detail(store: RunStore, runs_dir: Path, run_id: str) -> RunDetail |
 
 
 def screenshot_file(store: RunStore, runs_dir: Path, run_id: str, name: str) -> Path | None:
-    """The failure screenshot `name` of run `run_id`, only when a step of that run recorded it and the file is
-    inside that run's folder under `runs_dir`; None otherwise."""
+    """The failure screenshot `name` of run `run_id`, only when a step of that run recorded it and the file
+    (links followed) is in that run's screenshots folder under `runs_dir`; None otherwise."""
     if not SCREENSHOT_NAME.match(name):
         return None
     run = store.get_run(run_id)
@@ -82,9 +82,10 @@ def screenshot_file(store: RunStore, runs_dir: Path, run_id: str, name: str) -> 
         return None
     if not any(_screenshot_name(step) == name for step in store.list_steps(run_id)):
         return None
-    run_dir = (runs_dir / run_id).resolve()
-    path = (run_dir / "screenshots" / name).resolve()
-    return path if path.is_relative_to(run_dir) and path.is_file() else None
+    folder = (runs_dir / run_id / "screenshots").resolve()
+    path = (folder / name).resolve()
+    inside = folder.is_relative_to(runs_dir.resolve()) and path.is_relative_to(folder)
+    return path if inside and path.is_file() else None
 
 
 def screenshot_url(run_id: str, step: StepRecord) -> str | None:

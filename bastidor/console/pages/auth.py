@@ -12,6 +12,7 @@ from bastidor.console.context import get_context
 from bastidor.console.csrf import posted_form
 from bastidor.console.render import flash, render
 from bastidor.console.security import current_user, safe_next, sign_in, sign_out
+from bastidor.console.users import MAX_NAME_LENGTH
 
 BAD_CREDENTIALS = "The user name or password is not right. Check both and try again."
 
@@ -24,7 +25,7 @@ def login(request: Request) -> Response:
             return RedirectResponse(next_url, status_code=303)
         return render(request, "login.html", {"next_url": next_url})
     form = posted_form(request)
-    name, password = str(form.get("username", "")).strip(), str(form.get("password", ""))
+    name, password = _typed_name(form.get("username")), str(form.get("password", ""))
     next_url = safe_next(str(form.get("next", next_url)))
     return attempt_sign_in(request, name, password, next_url)
 
@@ -57,6 +58,12 @@ def logout(request: Request) -> Response:
     sign_out(request)
     flash(request, "You are signed out.", "info")
     return RedirectResponse("/login", status_code=303)
+
+
+def _typed_name(value: object) -> str:
+    """The user name as typed, cut just past the longest valid name: no real user is missed, and a huge
+    value never reaches the lockout table or the audit log."""
+    return str(value or "").strip()[:MAX_NAME_LENGTH + 1]
 
 
 def _client(request: Request) -> str | None:

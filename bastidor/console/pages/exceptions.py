@@ -40,6 +40,9 @@ from bastidor.console.roles import role_at_least
 from bastidor.console.security import require, safe_next
 from bastidor.console.users import User
 
+Perform = Callable[[ConsoleContext, User, Any, actions.Recorder], actions.ActionOutcome]
+"""An exception action as a page runs it: ``perform(context, user, form, audit) -> outcome``."""
+
 
 def list_page(request: Request) -> Response:
     """The exceptions, oldest failure first, filtered by state, assignee, flow and reason."""
@@ -68,30 +71,30 @@ def case_page(request: Request) -> Response:
 
 def assign(request: Request) -> Response:
     """Give an exception to the operator themselves or to another operator."""
-    def act(ctx: ConsoleContext, user: User, form: Any) -> actions.ActionOutcome:
+    def act(ctx: ConsoleContext, user: User, form: Any, audit: actions.Recorder) -> actions.ActionOutcome:
         """Assign to the chosen operator (the person themselves when none is chosen)."""
         assignee = str(form.get("assignee") or user.name).strip()
         _check_assignee(ctx, assignee)
-        return actions.assign(ctx.db, *_key(form), by=user.name, assignee=assignee, note=_note(form))
+        return actions.assign(ctx.db, *_key(form), by=user.name, assignee=assignee, note=_note(form), audit=audit)
     return _act(request, "assign", act)
 
 
 def resolve(request: Request) -> Response:
     """Record that the exception was handled, with a note saying how."""
-    return _act(request, "resolve", lambda ctx, user, form: actions.resolve(
-        ctx.db, *_key(form), by=user.name, note=_note(form)))
+    return _act(request, "resolve", lambda ctx, user, form, audit: actions.resolve(
+        ctx.db, *_key(form), by=user.name, note=_note(form), audit=audit))
 
 
 def retry(request: Request) -> Response:
     """Send the item back for a retry (requeued in the work queue when it came through it)."""
-    return _act(request, "retry", lambda ctx, user, form: actions.send_back(
-        ctx.db, ctx.queue, *_key(form), by=user.name, note=_note(form)))
+    return _act(request, "retry", lambda ctx, user, form, audit: actions.send_back(
+        ctx.db, ctx.queue, *_key(form), by=user.name, note=_note(form), audit=audit))
 
 
 def done(request: Request) -> Response:
     """Close the exception: nothing more is to be done."""
-    return _act(request, "done", lambda ctx, user, form: actions.mark_done(
-        ctx.db, *_key(form), by=user.name, note=_note(form)))
+    return _act(request, "done", lambda ctx, user, form, audit: actions.mark_done(
+        ctx.db, *_key(form), by=user.name, note=_note(form), audit=audit))
 
 
 def export_xlsx(request: Request) -> Response:
@@ -104,28 +107,36 @@ def export_csv(request: Request) -> Response:
     return _export(request, "csv")
 
 
-def _act(request: Request, action: str, perform: Callable[[ConsoleContext, User, Any], actions.ActionOutcome]
-         ) -> Response:
-    """Check the role, do the action, audit it, and go back where the person came from with a message."""
+def _act(request: Request, action: str, perform: Perform) -> Response:
+    """Check the role, do the action (audited before it commits), and go back where the person came from."""
     user = require(request, "operator")
     ctx, form = get_context(request), posted_form(request)
     back = safe_next(str(form.get("next") or "/exceptions"))
+
+    def record(outcome: actions.ActionOutcome) -> None:
+        """The action's one record in the console audit log."""
+        ctx.audit.record(user.name, f"exception.{action}", **_audit_fields(action, outcome, _note(form)))
+
     try:
         open_case(ctx.store, ctx.db, *_key(form))
-        outcome = perform(ctx, user, form)
+        outcome = perform(ctx, user, form, record)
     except actions.ActionRefused as refused:
         flash(request, str(refused), "error")
         return RedirectResponse(back, status_code=303)
+    flash(request, outcome.message)
+    return RedirectResponse(back, status_code=303)
+
+
+def _audit_fields(action: str, outcome: actions.ActionOutcome, note: str) -> dict[str, Any]:
+    """What the audit record of an exception action holds: the case, its new state, the note, the queue item."""
     case = outcome.case
-    fields = {"run": case.run_id, "item_ref": case.item_ref, "flow_name": case.flow_name,
-              "note": _note(form) or None, "state": case.state}
+    fields = {"run": case.run_id, "item_ref": case.item_ref, "flow_name": case.flow_name, "note": note or None,
+              "state": case.state}
     if action == "assign":
         fields["assignee"] = case.assignee
     if outcome.queue_item_id is not None:
         fields["queue_item_id"] = outcome.queue_item_id
-    ctx.audit.record(user.name, f"exception.{action}", **fields)
-    flash(request, outcome.message)
-    return RedirectResponse(back, status_code=303)
+    return fields
 
 
 def _export(request: Request, kind: str) -> Response:

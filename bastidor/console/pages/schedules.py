@@ -5,18 +5,22 @@ at its next fire without a restart).
     GET  /schedules
     POST /schedules/{schedule_id}/pause     (form: note, csrf_token)   operator
     POST /schedules/{schedule_id}/resume    (form: csrf_token)         operator
+
+A pause or resume whose audit record cannot be written is undone before the error page is shown.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+import logging
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from bastidor.audit import AuditWriteError
 from bastidor.console.app import error_page
 from bastidor.console.context import ConsoleContext, get_context
 from bastidor.console.csrf import posted_form
@@ -26,6 +30,7 @@ from bastidor.console.security import require
 from bastidor.service.pauses import NOTE_MAX_CHARS, AlreadyPaused, PauseError, SchedulePauses, open_schedule_pauses
 
 LIST_URL = "/schedules"
+logger = logging.getLogger(__name__)
 
 
 def schedules_page(request: Request) -> Response:
@@ -56,7 +61,11 @@ def pause(request: Request) -> Response:
     except PauseError as error:  # AlreadyPaused included: someone else was first
         flash(request, _sentence(error), "info" if isinstance(error, AlreadyPaused) else "error")
         return RedirectResponse(LIST_URL, status_code=303)
-    context.audit.record(user.name, "schedule.pause", schedule_id=schedule_id, note=paused.note)
+    try:
+        context.audit.record(user.name, "schedule.pause", schedule_id=schedule_id, note=paused.note)
+    except AuditWriteError:
+        _undo(context, lambda pauses: pauses.resume(schedule_id))
+        raise
     flash(request, f"Paused {schedule_id}: its fires are recorded as skipped until someone resumes it.")
     return RedirectResponse(LIST_URL, status_code=303)
 
@@ -75,8 +84,12 @@ def resume(request: Request) -> Response:
     if ended is None:
         flash(request, f"{schedule_id} is not paused; nothing changed.", "info")
         return RedirectResponse(LIST_URL, status_code=303)
-    context.audit.record(user.name, "schedule.resume", schedule_id=schedule_id, note=ended.note,
-                         paused_by=ended.paused_by)
+    try:
+        context.audit.record(user.name, "schedule.resume", schedule_id=schedule_id, note=ended.note,
+                             paused_by=ended.paused_by)
+    except AuditWriteError:
+        _undo(context, lambda pauses: pauses.pause(schedule_id, ended.paused_by, note=ended.note, now=ended.paused_at))
+        raise
     flash(request, f"Resumed {schedule_id}: it runs again from its next fire time.")
     return RedirectResponse(LIST_URL, status_code=303)
 
@@ -89,6 +102,15 @@ def _pauses(context: ConsoleContext) -> Iterator[SchedulePauses]:
         yield pauses
     finally:
         pauses.close()
+
+
+def _undo(context: ConsoleContext, change: Callable[[SchedulePauses], object]) -> None:
+    """Take back a pause or resume that could not be audited (someone else's change since then is kept)."""
+    try:
+        with _pauses(context) as pauses:
+            change(pauses)
+    except PauseError:
+        logger.error("could not undo an unaudited schedule change", exc_info=True)
 
 
 def _sentence(error: PauseError) -> str:

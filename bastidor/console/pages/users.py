@@ -1,4 +1,7 @@
-"""The Users page (admins only): add a user, change a role, remove a user; every change is audited."""
+"""The Users page (admins only): add a user, change a role, remove a user; every change is audited.
+
+The audit record is written inside the change's transaction: a change that cannot be recorded is undone.
+"""
 
 from __future__ import annotations
 
@@ -28,11 +31,11 @@ def add_user(request: Request) -> Response:
     name, role = str(form.get("name", "")).strip(), str(form.get("role", ""))
     context = get_context(request)
     try:
-        user = context.users.add(name, role, str(form.get("password", "")))
+        user = context.users.add(name, role, str(form.get("password", "")),
+                                 then=lambda: context.audit.record(admin.name, "user.add", name=name, role=role))
     except UserError as error:
         flash(request, f"The user was not added: {error}.", "error")
         return RedirectResponse("/users", status_code=303)
-    context.audit.record(admin.name, "user.add", name=user.name, role=user.role)
     flash(request, f"{user.name} was added as {user.role}.")
     return RedirectResponse("/users", status_code=303)
 
@@ -43,11 +46,11 @@ def set_role(request: Request) -> Response:
     name, role = request.path_params["name"], str(posted_form(request).get("role", ""))
     context = get_context(request)
     try:
-        context.users.set_role(name, role)
+        context.users.set_role(name, role,
+                               then=lambda: context.audit.record(admin.name, "user.set_role", name=name, role=role))
     except UserError as error:
         flash(request, f"The role was not changed: {error}.", "error")
         return RedirectResponse("/users", status_code=303)
-    context.audit.record(admin.name, "user.set_role", name=name, role=role)
     flash(request, f"{name} is now {role}.")
     return RedirectResponse("/users", status_code=303)
 
@@ -60,12 +63,11 @@ def remove_user(request: Request) -> Response:
     try:
         if name == admin.name:
             raise UserError("you cannot remove yourself; ask another admin")
-        context.users.remove(name)
+        context.users.remove(name, then=lambda: context.audit.record(admin.name, "user.remove", name=name))
         request.app.state.session_registry.end_all(name)
     except UserError as error:
         flash(request, f"The user was not removed: {error}.", "error")
         return RedirectResponse("/users", status_code=303)
-    context.audit.record(admin.name, "user.remove", name=name)
     flash(request, f"{name} was removed.")
     return RedirectResponse("/users", status_code=303)
 
