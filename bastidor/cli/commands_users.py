@@ -46,11 +46,12 @@ def add_command(args) -> int:
         if users.get(check_name(args.name)) is not None:
             raise UserError(f"there is already a user named {args.name!r}: pick another name, or remove that "
                             "user first")
-        user = users.add(args.name, args.role, read_password(f"Password for {args.name}: "))
+        record = lambda: audit.record(_os_user(), "user.add", name=args.name, role=args.role,  # noqa: E731
+                                      via="command line")
+        user = users.add(args.name, args.role, read_password(f"Password for {args.name}: "), then=record)
     except UserError as error:
         error_out(str(error))
         return 2
-    audit.record(_os_user(), "user.add", name=user.name, role=user.role, via="command line")
     print(f"added {user.name} ({user.role}); they can sign in to the console (`runner.py dashboard`)")
     return 0
 
@@ -71,13 +72,13 @@ def list_command(args) -> int:
 
 def remove_command(args) -> int:
     """Remove a user (never the last admin); their open console sessions end."""
-    return _change(args, lambda users: users.remove(args.name), "user.remove", f"removed {args.name}",
-                   end_sessions=True)
+    return _change(args, lambda users, then: users.remove(args.name, then=then), "user.remove",
+                   f"removed {args.name}", end_sessions=True)
 
 
 def set_role_command(args) -> int:
     """Give a user another role (never leaves the console without an admin)."""
-    return _change(args, lambda users: users.set_role(args.name, args.role), "user.set_role",
+    return _change(args, lambda users, then: users.set_role(args.name, args.role, then=then), "user.set_role",
                    f"{args.name} is now {args.role}", role=args.role)
 
 
@@ -94,7 +95,12 @@ def set_password_command(args) -> int:
     except UserError as error:
         error_out(str(error))
         return 2
-    return _change(args, lambda store: store.set_password(args.name, password), "user.set_password",
+
+    def record_then_set(store, record) -> None:  # the password store has no transaction hook: record first
+        record()
+        store.set_password(args.name, password)
+
+    return _change(args, record_then_set, "user.set_password",
                    f"new password set for {args.name}; their open console sessions were ended", end_sessions=True)
 
 
@@ -111,18 +117,19 @@ def read_password(prompt: str) -> str:
 
 
 def _change(args, change, action: str, done: str, end_sessions: bool = False, **fields) -> int:
+    """Make `change(users, then)`; `then` writes the audit record, inside the change where the store allows,
+    so a change that cannot be recorded is not made."""
     from bastidor.console.sessions import SessionRegistry
     from bastidor.console.users import UserError
 
     users, audit = _open(args)
     try:
-        change(users)
+        change(users, lambda: audit.record(_os_user(), action, name=args.name, via="command line", **fields))
     except UserError as error:
         error_out(str(error))
         return 2
     if end_sessions:
         SessionRegistry(users.engine, max_age_s=0).end_all(args.name)
-    audit.record(_os_user(), action, name=args.name, via="command line", **fields)
     print(done)
     return 0
 
