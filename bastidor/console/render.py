@@ -5,8 +5,9 @@
 adds ``user`` (the signed-in `User` or None), ``csrf_token``, ``nav`` (a list of `NavLink`),
 ``flashes`` and ``can`` (``{% if can("operator") %}`` shows a control only to operators and admins;
 the handler still checks with `require`) to the context. Templates extend ``base.html`` (blocks
-``title`` and ``content``) and import macros from ``macros.html``. Filters: ``when`` (a datetime as "2026-11-27 12:37:15 UTC"), ``duration``
-(milliseconds as "1.2 s"), ``pretty`` (a value as indented JSON).
+``title`` and ``content``) and import macros from ``macros.html`` WITH context. Filters: ``when`` (a
+datetime as "2026-11-27 12:37:15 UTC"), ``duration`` (milliseconds as "1.2 s"), ``pretty`` (a value as
+indented JSON).
 """
 
 from __future__ import annotations
