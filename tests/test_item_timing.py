@@ -44,6 +44,16 @@ def write(folder: Path, flow: str, csv: str) -> Path:
     return path
 
 
+def test_the_progress_lines_say_postponed_not_failed(tmp_path, run_flow_file):
+    import io
+
+    from bastidor.executor.progress import ConsoleProgress
+
+    shown = io.StringIO()
+    run_flow_file(write(tmp_path, POSTPONING, "ref,ready\nA,yes\nB,no\n"), progress=ConsoleProgress(shown))
+    assert "item 2 B postponed: postponed until" in shown.getvalue() and "failed" not in shown.getvalue()
+
+
 def test_a_postponed_item_is_neither_a_success_nor_a_failure_in_a_run_started_by_hand(tmp_path, run_flow_file):
     run = run_flow_file(write(tmp_path, POSTPONING, "ref,ready\nA,yes\nB,no\n"))
     assert (run.result.status, run.result.items_succeeded, run.result.items_failed) == ("succeeded", 1, 0)
@@ -87,3 +97,73 @@ def test_under_the_service_each_item_carries_its_deadline_into_the_queue(tmp_pat
     assert items["SOON"].deadline == dt.datetime(2999, 12, 31, tzinfo=dt.timezone.utc)
     assert (items["SOON"].state, items["LATE"].state, items["LATE"].reason) == \
         ("successful", "failed", "deadline passed")
+
+
+STOP_ON_ERROR = """
+name: Ship or stop
+steps:
+  - read_csv: {path: orders.csv, into: orders}
+  - for_each: "{{ orders }}"
+    as: order
+    item_ref: "{{ order.ref }}"
+    on_error: stop
+    steps:
+      - if: "{{ order.ready == 'no' }}"
+        then:
+          - postpone_item: {for: 2h, reason: goods not in yet}
+        retry: {attempts: 3, wait: 1s}
+      - log: "{{ 'shipped ' + order.ref }}"
+"""
+
+
+def test_a_postponed_item_neither_stops_a_run_that_stops_on_errors_nor_is_retried(tmp_path, run_flow_file):
+    run = run_flow_file(write(tmp_path, STOP_ON_ERROR, "ref,ready\nA,no\nB,yes\n"))
+    assert (run.result.status, run.result.items_succeeded, run.result.items_postponed) == ("succeeded", 1, 1)
+    assert run.items()["B"].status == "successful", "the item after the postponed one still runs"
+    assert [s.status for s in run.steps() if s.action == "if" and s.item_ref == "A"] == ["postponed"], \
+        "a step's retry does not run a postponement again"
+
+
+PUT_OFF_TO_THE_PAST = """
+name: Put off
+steps:
+  - read_csv: {path: orders.csv, into: orders}
+  - for_each: "{{ orders }}"
+    as: order
+    item_ref: "{{ order.ref }}"
+    retry_wait: 1s
+    steps:
+      - postpone_item: {until: "{{ order.when }}", reason: "waiting on the warehouse"}
+"""
+
+
+def test_under_the_service_an_item_put_off_to_a_past_moment_is_not_taken_again_and_again(tmp_path, run_flow_file):
+    queue = open_work_queue(tmp_path / "queue.db")
+    stop = threading.Event()
+    threading.Timer(20, stop.set).start()  # were the run to loop, it stops here and the test fails below
+    binding = ServiceBinding(queue=queue, worker_id="bot-test-1-x", item_lease_s=30, stop_event=stop)
+    run = run_flow_file(write(tmp_path, PUT_OFF_TO_THE_PAST, "ref,when\nA,2020-01-01\n"), service=binding)
+    stop.set()
+    assert not run.result.items_failed and run.result.items_postponed == 1
+    [item] = queue.items("Put off")
+    assert (item.state, item.attempts) == ("new", 0)
+    assert item.defer_until > dt.datetime.now(dt.timezone.utc), "not claimable again at once"
+    history = queue.history(item.id)
+    assert [event.to_state for event in history].count("in_progress") == 1, "the run took it once and ended"
+    assert history[-1].reason.count("postponed until") == 1 and history[-1].reason.endswith("waiting on the warehouse")
+
+
+def test_a_row_without_a_deadline_has_none_by_hand_and_under_the_service(tmp_path, run_flow_file):
+    flow = write(tmp_path, DEADLINES, "ref,due\nNONE,\nSOON,2999-12-31\n")
+    assert run_flow_file(flow).result.items_succeeded == 2
+    queue = in_service(tmp_path, run_flow_file, flow)
+    items = {i.reference: i for i in queue.items("Due orders")}
+    assert (items["NONE"].state, items["NONE"].deadline) == ("successful", None)
+
+
+def test_a_deadline_with_a_time_zone_is_compared_in_utc(tmp_path, run_flow_file):
+    soon = (dt.datetime.now(dt.timezone.utc) + dt.timedelta(hours=1)).astimezone(dt.timezone(dt.timedelta(hours=-5)))
+    passed = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None).isoformat(timespec="minutes") + "+09:00"
+    run = run_flow_file(write(tmp_path, DEADLINES, f"ref,due\nSOON,{soon.isoformat()}\nPASSED,{passed}\n"))
+    items = run.items()
+    assert (items["SOON"].status, items["PASSED"].status) == ("successful", "failed")

@@ -270,6 +270,28 @@ def test_the_same_business_exception_is_sent_once_even_by_another_notifier_on_th
     assert [post.body["item_ref"] for post in webhook.posts] == ["ORD-0007", "ORD-0008", "ORD-0007"]
 
 
+def test_bots_claiming_the_same_events_at_once_on_a_new_home_send_each_exactly_once(tmp_path):
+    from bastidor.notify.sentlog import SentLog
+
+    start, claimed, errors = threading.Barrier(6), [], []
+
+    def bot() -> None:
+        start.wait()
+        try:
+            log = SentLog(tmp_path / "home")  # the first bots create the table at the same moment
+            claimed.extend(key for key in map(str, range(40)) if log.claim(key, "ops-chat", "new_exception"))
+            log.close()
+        except Exception as error:  # a bot that could not use the sent-log would not notify at all
+            errors.append(error)
+
+    bots = [threading.Thread(target=bot) for _ in range(6)]
+    for thread in bots:
+        thread.start()
+    for thread in bots:
+        thread.join(timeout=120)
+    assert errors == [] and sorted(claimed, key=int) == [str(key) for key in range(40)]
+
+
 def test_a_failed_delivery_is_not_counted_as_sent_so_the_next_occurrence_is_tried(tmp_path, webhook):
     notifier = Notifier.from_file(config(tmp_path, smtp_port=free_port(), hook_url=webhook.url), secrets=secrets(),
                                   home=tmp_path / "home")
@@ -430,8 +452,10 @@ def test_a_channel_that_cannot_be_reached_never_changes_the_run_and_is_audited_m
     run = run_flow_file(flow_file, secrets={"CANARY": CANARY})
     assert run.result.status == "failed" and run.result.items_failed == 2
     failed = [e for e in _audit_events(run) if e["event"] == "notification.failed"]
-    assert len(failed) == 6 and all(e["attempts"] == 3 for e in failed)
-    assert "could not reach" in failed[0]["reason"]
+    assert len(failed) == 6 and [e["attempts"] for e in failed] == [3, 3, 0, 0, 0, 0], \
+        "once a channel could not be reached, the run's other messages for it do not wait on it again"
+    assert "could not reach" in failed[0]["reason"] and "could not reach" in failed[-1]["reason"]
+    assert failed[-1]["reason"].startswith("not tried: this channel failed")
     assert HOOK_TOKEN not in run.audit_text and SMTP_PASSWORD not in run.audit_text
     assert verify_audit_log(run.result.audit_path).ok
 
@@ -553,3 +577,80 @@ def test_the_test_command_sends_one_message_per_channel_and_says_which_failed(tm
     assert "ops-chat: sent" in out and "supervisors-mail: FAILED after 3 attempt(s)" in out
     assert [post.body["event"] for post in webhook.posts] == ["test", "test"]
     assert notify_command(["test", path, "--channel", "pager"]) == 2
+
+
+# --- a run with many business exceptions, and goals --------------------------------------------------------
+
+ALL_BLOCKED = """
+name: Blocked orders
+goals: {min_success_rate: 90%}
+steps:
+  - for_each: "{{ ['B1', 'B2', 'B3', 'B4', 'B5', 'B6', 'B7', 'B8'] }}"
+    as: order
+    item_ref: "{{ order }}"
+    steps:
+      - fail_item: "{{ 'Customer blocked for ' + order }}"
+"""
+
+
+def webhook_only(tmp_path: Path, hook_url: str, events: str, delivery: str = "") -> Path:
+    """A notifications file with only a webhook channel, for these events."""
+    path = tmp_path / "notifications.yaml"
+    path.write_text(f"delivery: {{retry_wait: 0s{delivery}}}\n"
+                    f"channels:\n  ops-chat: {{type: webhook, url: \"{hook_url}\"}}\n"
+                    f"rules:\n  - {{events: [{events}], channels: [ops-chat]}}\n", encoding="utf-8")
+    return path
+
+
+def test_a_run_with_many_business_exceptions_sends_the_first_ones_then_one_message_for_the_rest(
+        tmp_path, monkeypatch, run_flow_file, webhook):
+    path = webhook_only(tmp_path, webhook.url, "run_failed, new_exception", ", max_exceptions_per_run: 3")
+    monkeypatch.setenv("BASTIDOR_NOTIFICATIONS", str(path))
+    (tmp_path / "blocked.yaml").write_text(ALL_BLOCKED, encoding="utf-8")
+    run = run_flow_file(tmp_path / "blocked.yaml")
+    exceptions = [post.body for post in webhook.posts if post.body["event"] == "new_exception"]
+    assert [body["item_ref"] for body in exceptions] == ["B1", "B2", "B3", None]
+    assert exceptions[-1]["more_items"] == 5
+    assert [item["item_ref"] for item in exceptions[-1]["failed_items"]] == ["B4", "B5", "B6", "B7", "B8"]
+    assert [post.body["event"] for post in webhook.posts].count("run_failed") == 1
+    assert [e["event"] for e in _audit_events(run)].count("notification.sent") == 5
+    assert verify_audit_log(run.result.audit_path).ok
+
+
+def test_twenty_business_exceptions_per_run_go_one_by_one_unless_the_file_says_otherwise(tmp_path):
+    from bastidor.notify import load_notification_settings
+
+    path = webhook_only(tmp_path, "https://chat.example.com/hooks/1", "new_exception")
+    assert load_notification_settings(path).max_exceptions_per_run == 20
+
+
+def test_goals_are_judged_only_when_a_rule_asks_for_missed_goals(tmp_path, monkeypatch, run_flow_file, webhook):
+    import bastidor.console.data.goals as goals
+
+    judged = []
+    monkeypatch.setattr(goals, "evaluate_goals", lambda store, flow: judged.append(flow.name) or [])
+    monkeypatch.setenv("BASTIDOR_NOTIFICATIONS", str(webhook_only(tmp_path, webhook.url, "run_failed")))
+    (tmp_path / "blocked.yaml").write_text(ALL_BLOCKED, encoding="utf-8")
+    run_flow_file(tmp_path / "blocked.yaml")
+    assert judged == []
+    webhook_only(tmp_path, webhook.url, "target_missed")
+    run_flow_file(tmp_path / "blocked.yaml")
+    assert judged == ["Blocked orders"]
+
+
+def test_goals_that_cannot_be_judged_cost_the_run_none_of_its_other_notifications(tmp_path, monkeypatch,
+                                                                                 run_flow_file, webhook):
+    import bastidor.console.data.goals as goals
+
+    def broken(store, flow):
+        raise KeyError("success_rate")
+
+    monkeypatch.setattr(goals, "evaluate_goals", broken)
+    path = webhook_only(tmp_path, webhook.url, "run_failed, new_exception, target_missed")
+    monkeypatch.setenv("BASTIDOR_NOTIFICATIONS", str(path))
+    (tmp_path / "blocked.yaml").write_text(ALL_BLOCKED, encoding="utf-8")
+    run = run_flow_file(tmp_path / "blocked.yaml")
+    assert run.result.status == "failed" and len(webhook.posts) == 9
+    [failed] = [e for e in _audit_events(run) if e["event"] == "notification.failed"]
+    assert failed["notification"] == "target_missed" and "goals could not be judged" in failed["reason"]
+    assert verify_audit_log(run.result.audit_path).ok

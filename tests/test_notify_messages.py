@@ -6,7 +6,7 @@ import datetime as dt
 import json
 
 from bastidor.audit import SecretMasker
-from bastidor.notify import NewException, RunFailed, ScheduleMisfire, TargetMissed
+from bastidor.notify import MoreExceptions, NewException, RunFailed, ScheduleMisfire, TargetMissed
 from bastidor.notify.messages import compose
 
 WHEN = dt.datetime(2026, 11, 27, 12, 37, 15, tzinfo=dt.timezone.utc)
@@ -84,3 +84,23 @@ def test_a_reference_with_a_line_break_cannot_break_the_subject_line():
     message = compose(NewException(flow="Order entry", run_id=RUN, item_ref="A\nBcc: x@evil.example",
                                    reason="r"), SecretMasker())
     assert "\n" not in message.subject
+
+
+def test_a_secret_holding_a_line_break_or_double_spaces_is_masked_in_the_subject_too():
+    secret = "two  spaces\nand a line"
+    message = compose(NewException(flow="Order entry", run_id=RUN, item_ref=f"ref {secret}", reason="r"),
+                      SecretMasker(values=[secret]))
+    assert "spaces" not in message.subject + message.payload["summary"]
+    assert message.subject == "[Bastidor] Business exception: item ref *** in Order entry"
+
+
+def test_the_exceptions_beyond_the_limit_come_as_one_message_listing_the_first_of_them():
+    items = tuple((f"ORD-{n}", f"Customer {n} is blocked") for n in range(21, 501))
+    message = compose(MoreExceptions(flow="Order entry", run_id=RUN, items=items, sent=20, occurred_at=WHEN),
+                      SecretMasker())
+    assert message.subject == f"[Bastidor] Business exceptions: 480 more items in Order entry (run {RUN})"
+    assert "The first 20 came one message each" in message.body
+    assert "  - ORD-21: Customer 21 is blocked\n" in message.body and "... and 470 more" in message.body
+    assert (message.payload["event"], message.payload["item_ref"], message.payload["more_items"]) == \
+        ("new_exception", None, 480)
+    assert len(message.payload["failed_items"]) == 10

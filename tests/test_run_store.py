@@ -149,6 +149,19 @@ def test_item_upsert_inserts_then_replaces_its_state(store):
     assert (listed[1].reason, listed[1].attempts, listed[0].data) == ("out of stock", 2, {"qty": 2})
 
 
+def test_a_slow_bot_that_finishes_after_its_run_was_ended_as_crashed_has_the_last_word(store):
+    store.create_run(make_run("r-1", status="running"))
+    store.upsert_item(ItemRecord("r-1", "o-1", started_at=T0))
+    assert store.close_orphaned_run("r-1", "its bot stopped while the run was in progress")
+    assert (store.get_run("r-1").status, store.list_items("r-1")[0].status) == ("crashed", "failed")
+    assert not store.close_orphaned_run("r-1", "a second reap changes nothing")
+    store.upsert_item(ItemRecord("r-1", "o-1", status="successful", started_at=T0, ended_at=T0))
+    store.update_run("r-1", status="succeeded", ended_at=T0 + timedelta(minutes=1), error=None)
+    run = store.get_run("r-1")
+    assert (run.status, run.error, store.list_items("r-1")[0].status) == ("succeeded", None, "successful")
+    assert store.list_items("r-1")[0].exception is None
+
+
 def test_data_survives_closing_and_reopening_the_store(location):
     with open_run_store(location) as first:
         first.create_run(make_run("r-1"))

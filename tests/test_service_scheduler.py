@@ -148,3 +148,106 @@ def test_a_misfire_alert_reaches_the_webhook_and_the_service_audit_log(setup, tm
     server.shutdown()
     assert [(body["event"], body["schedule_id"], body["flow"]) for body in received] == [
         ("schedule_misfire", "job", "Tiny")]
+
+
+def test_an_alert_that_cannot_be_raised_never_stops_the_fire_from_being_recorded(setup, tmp_path):
+    schedule, queue, recorder, _ = setup
+
+    def broken_alert(*_):
+        raise RuntimeError("can't start new thread")
+
+    recorder.on_misfire = broken_alert
+    assert recorder.missed(schedule, T0 - dt.timedelta(minutes=30)) == "missed"
+    assert states(queue) == {"job@2026-01-07T08:30:00Z": "missed"}
+    assert '"event":"schedule.alert_failed"' in (tmp_path / "service.jsonl").read_text()
+
+
+def test_a_fire_that_cannot_be_recorded_is_audited_and_the_next_fires_are_still_recorded(setup, tmp_path):
+    schedule, queue, recorder, clock = setup
+    scheduler = Scheduler(recorder, clock)
+    scheduler.start(load_schedules(tmp_path / "schedules.yaml"))
+
+    def lost(*_):
+        raise OSError("disk I/O error")
+
+    scheduler._fires.put((lost, schedule, T0))
+    scheduler._fires.put((recorder.fire, schedule, T0 + dt.timedelta(minutes=5)))
+    scheduler.shutdown()
+    assert states(queue) == {"job@2026-01-07T09:05:00Z": "queued"}
+    assert '"event":"schedule.fire_failed"' in (tmp_path / "service.jsonl").read_text()
+
+
+class Hook:
+    """A real webhook receiver on 127.0.0.1 that keeps the JSON it gets; answers after `delay_s`."""
+
+    def __init__(self, delay_s: float = 0.0):
+        import json
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        received = self.received = []
+
+        class Receiver(BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802 (http.server's hook name)
+                received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+                threading.Event().wait(delay_s)
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *args):
+                """Quiet."""
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def configure(self, folder: Path, monkeypatch) -> None:
+        """A notifications file sending misfires to this receiver, named by the environment."""
+        (folder / "notifications.yaml").write_text(
+            f"channels:\n  ops:\n    type: webhook\n    url: http://127.0.0.1:{self.server.server_port}/hook\n"
+            "rules:\n  - events: [schedule_misfire]\n    channels: [ops]\n", encoding="utf-8")
+        monkeypatch.setenv("BASTIDOR_NOTIFICATIONS", str(folder / "notifications.yaml"))
+
+
+def audit_events(tmp_path: Path) -> list[str]:
+    import json
+
+    return [json.loads(line)["event"] for line in (tmp_path / "service.jsonl").read_text().splitlines()]
+
+
+def test_after_days_of_downtime_the_missed_fires_of_a_schedule_come_in_one_message(setup, tmp_path, monkeypatch):
+    from bastidor.service.alerts import misfire_alerter
+
+    hook = Hook()
+    hook.configure(tmp_path, monkeypatch)
+    schedule, queue, recorder, clock = setup
+    recorder.fire(schedule, T0)
+    recorder.on_misfire = alerter = misfire_alerter(tmp_path / "home", recorder.audit)
+    clock.now = T0 + dt.timedelta(days=2)
+    Scheduler(recorder, clock).catch_up(schedule)
+    alerter.close()
+    hook.server.shutdown()
+    missed = [state for state in states(queue).values() if state == "missed"]
+    assert len(missed) > 500
+    [body] = hook.received
+    assert (body["why"], body["fire_time"]) == ("missed", "2026-01-07T09:05:00+00:00")
+    assert f"{len(missed)} fire times up to 2026-01-09" in body["detail"]
+    assert audit_events(tmp_path).count("notification.sent") == 1
+
+
+def test_an_alert_still_on_its_way_at_shutdown_writes_nothing_after_the_service_log_ends(setup, tmp_path,
+                                                                                         monkeypatch):
+    from bastidor.audit import verify_audit_log
+    from bastidor.service.alerts import misfire_alerter
+
+    hook = Hook(delay_s=1.5)
+    hook.configure(tmp_path, monkeypatch)
+    schedule, _, recorder, _ = setup
+    recorder.on_misfire = alerter = misfire_alerter(tmp_path / "home", recorder.audit)
+    recorder.missed(schedule, T0 - dt.timedelta(minutes=30))
+    alerter.close(timeout_s=0.1)
+    recorder.audit.event("run.finished", status="stopped")
+    alerter._thread.join(timeout=30)
+    hook.server.shutdown()
+    assert len(hook.received) == 1 and audit_events(tmp_path)[-1] == "run.finished"
+    recorder.audit.close()
+    assert verify_audit_log(tmp_path / "service.jsonl").ok

@@ -98,6 +98,17 @@ def test_a_person_can_send_a_failed_item_back_with_fresh_attempts_and_it_is_in_t
     assert queue.claim_item(Q, "w", 60, now=at(3)).attempts == 1
 
 
+def test_an_item_requeued_after_its_deadline_passed_is_taken_again_and_its_history_says_so(queue):
+    add(queue, "late", deadline=at(60))
+    queue.reap_expired(now=at(61))
+    [late] = queue.items(Q, state="failed")
+    again = queue.requeue_item(late.id, "maria", note="customer still wants it", now=at(62))
+    assert (again.state, again.deadline) == ("new", None)
+    assert queue.history(late.id)[-1].reason == ("requeued by maria: customer still wants it (its deadline, "
+                                                 "2026-11-27 10:01 UTC, no longer applies)")
+    assert queue.claim_item(Q, "w", 60, now=at(63)).reference == "late"
+
+
 def test_only_a_failed_item_can_be_requeued(queue):
     add(queue, "A")
     with pytest.raises(QueueError, match="is new, not failed"):

@@ -106,6 +106,20 @@ def test_expired_run_lease_is_abandoned_then_requeued_with_the_attempt_counted(q
     assert not queue.heartbeat_run(request.id, "w1", 30, now=at(33))
 
 
+def test_a_reaped_request_names_the_dead_workers_run_and_not_the_run_of_the_worker_that_took_it_next(queue):
+    fire(queue, "demo", 0)
+    request = queue.claim_run("w1", 30, now=at(0))
+    queue.attach_run(request.id, "w1", "run-of-w1")
+    reaped = queue.reap_expired(now=at(31))
+    assert reaped.orphaned_runs == ["run-of-w1"]
+    again = queue.claim_run("w2", 30, now=at(32))
+    assert again.run_id is None, "until w2 starts its run, the request names no run"
+    assert queue.reap_expired(now=at(63)).orphaned_runs == [], "w2 died before starting a run: none to end"
+    third = queue.claim_run("w3", 30, now=at(64))
+    queue.attach_run(third.id, "w3", "run-of-w3")
+    assert queue.abandon_leases(["w3"], now=at(65)).orphaned_runs == ["run-of-w3"]
+
+
 def test_runs_of_stopped_workers_are_handed_back_at_once(queue):
     fire(queue, "demo", 0)
     fire(queue, "demo", 5, max_attempts=1)

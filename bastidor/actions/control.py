@@ -30,10 +30,14 @@ class ForEachParams(Params):
 
 
 def item_deadline(ctx, params):
-    """The current row's deadline as an aware UTC datetime, or None when the loop has none."""
+    """The current row's deadline as an aware UTC datetime, or None when the loop has none or the row
+    gives none (an empty cell)."""
     from bastidor.actions.item_timing import as_moment
 
-    return as_moment(ctx.render(params.deadline), params.deadline) if params.deadline else None
+    value = ctx.render(params.deadline) if params.deadline else None
+    if value is None or isinstance(value, str) and not value.strip():
+        return None
+    return as_moment(value, params.deadline)
 
 
 def past_deadline(ctx, params) -> bool:

@@ -27,7 +27,8 @@ class PostponeItemParams(Params):
     @model_validator(mode="after")
     def _one_moment(self):
         if (self.for_ is None) == (self.until is None):
-            raise ValueError("give exactly one of `for` (e.g. for: 2h) or `until` (e.g. until: \"{{ order.ship_date }}\")")
+            raise ValueError("give exactly one of `for` (e.g. for: 2h) or `until` "
+                             "(e.g. until: \"{{ order.ship_date }}\")")
         return self
 
 

@@ -28,8 +28,8 @@ def run_item(ctx: StepContext, item: ItemState, nodes: list, on_error: str) -> N
         _fail(item, exc)
     finally:
         _finish(ctx, item, started)
-    if failure is not None and (on_error == "stop" or error_kind(failure) == "crash"):
-        raise RunStopped(failure)
+    if failure is not None and (error_kind(failure) == "crash" or (on_error == "stop" and item.status == "failed")):
+        raise RunStopped(failure)  # a postponed item is no failure: on_error=stop does not end the run for it
 
 
 def skip_item(ctx: StepContext, item: ItemState, reason: str, kind: str) -> None:
@@ -56,7 +56,7 @@ def _begin(ctx: StepContext, item: ItemState, started: Any) -> None:
 def _fail(item: ItemState, exc: BaseException) -> None:
     cause = exc.cause if isinstance(exc, RunStopped) else exc
     if isinstance(cause, ItemPostponed):
-        item.status, item.reason, item.postponed_until = "postponed", str(cause), cause.until
+        item.status, item.reason, item.postponement = "postponed", str(cause), cause
         return
     item.status = "failed"
     business = isinstance(cause, BusinessException)

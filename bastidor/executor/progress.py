@@ -57,7 +57,7 @@ class ConsoleProgress(SilentProgress):
 
     def item_finished(self, item: Any) -> None:
         """Print a line for the finished item."""
-        mark = "[green]ok[/]" if item.status == "successful" else "[red]failed[/]"
+        mark = {"successful": "[green]ok[/]", "postponed": "[yellow]postponed[/]"}.get(item.status, "[red]failed[/]")
         reason = f": {self.state.masker.mask_text(item.reason)}" if item.reason else ""
         self.console.print(f"  item {item.index} {item.ref} {mark}{reason}", markup=True)
         self.item = None

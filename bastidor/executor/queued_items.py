@@ -46,25 +46,28 @@ def run_queued_items(ctx: Any, params: Any, rows: list) -> dict[str, int]:
     service = ctx.state.service
     queue_name = ctx.state.flow.name
     added = _add_rows(ctx, params, rows, queue_name)
-    processed = 0
+    processed, postponed_here = 0, set()
     while not service.stopping():
         claimed = service.queue.claim_item(queue_name, service.worker_id, service.item_lease_s)
         if claimed is None:
-            if not _wait_for_retries(service, queue_name):
+            if not _wait_for_retries(service, queue_name, postponed_here):
                 break
             continue
         processed += 1
-        _process(ctx, params, claimed)
+        if _process(ctx, params, claimed) == "postponed":
+            postponed_here.add(claimed.id)
     return {"rows": len(rows), "added": added, "processed": processed}
 
 
 MAX_RETRY_WAIT_S = 120.0
 
 
-def _wait_for_retries(service: Any, queue_name: str) -> bool:
+def _wait_for_retries(service: Any, queue_name: str, postponed_here: set[int]) -> bool:
     """When only items waiting for a retry are left, wait for the next one (up to two minutes) rather
-    than end the run; returns False when there is nothing left to wait for."""
-    waiting = [item.defer_until for item in service.queue.items(queue_name, state="new") if item.defer_until]
+    than end the run; returns False when there is nothing left to wait for. Items this run postponed are
+    not waited for: the run would otherwise keep going as long as the flow keeps putting them off."""
+    waiting = [item.defer_until for item in service.queue.items(queue_name, state="new")
+               if item.defer_until and item.id not in postponed_here]
     if not waiting:
         return False
     now = dt.datetime.now(dt.timezone.utc)
@@ -92,7 +95,8 @@ def _add_rows(ctx: Any, params: Any, rows: list, queue_name: str) -> int:
     return len(result.added)
 
 
-def _process(ctx: Any, params: Any, claimed: Any) -> None:
+def _process(ctx: Any, params: Any, claimed: Any) -> str:
+    """Run one claimed item and record its outcome in the queue; returns the item's status."""
     service = ctx.state.service
     row = decode_value(claimed.data)
     ctx.set_variable(params.as_, row)
@@ -106,6 +110,7 @@ def _process(ctx: Any, params: Any, claimed: Any) -> None:
             _record(service, claimed, item, params.retry_wait, ctx.state.masker)
             raise
     _record(service, claimed, item, params.retry_wait, ctx.state.masker)
+    return item.status
 
 
 def _record(service: Any, claimed: Any, item: ItemState, retry_wait_ms: int, masker: Any) -> None:
@@ -114,9 +119,17 @@ def _record(service: Any, claimed: Any, item: ItemState, retry_wait_ms: int, mas
         service.queue.complete_item(claimed.id, service.worker_id)
         return
     if item.status == "postponed":
-        service.queue.postpone_item(claimed.id, service.worker_id, item.postponed_until, reason=reason)
+        _postpone(service, claimed, item.postponement, retry_wait_ms, masker)
         return
     business = item.exception == "business"
     wait_s = retry_wait_ms / 1000 * 2 ** max(0, claimed.attempts - 1)
     service.queue.fail_item(claimed.id, service.worker_id, reason or "failed", business=business,
                             retry_in_s=wait_s)
+
+
+def _postpone(service: Any, claimed: Any, postponement: Any, retry_wait_ms: int, masker: Any) -> None:
+    """Put the item back in the queue until the flow's moment, but at least the loop's retry wait away: an
+    item put off to a moment already past is not taken again at once, over and over."""
+    earliest = dt.datetime.now(dt.timezone.utc) + dt.timedelta(milliseconds=retry_wait_ms)
+    service.queue.postpone_item(claimed.id, service.worker_id, max(postponement.until, earliest),
+                                reason=masker.mask_text(postponement.reason))

@@ -13,12 +13,12 @@ T = TypeVar("T")
 
 
 def retryable(policy: RetryPolicy) -> Callable[[BaseException], bool]:
-    """Whether an error is one the policy retries. Business exceptions never are."""
+    """Whether an error is one the policy retries. Business exceptions and postponements never are."""
     kinds = set(policy.on)
 
     def check(exc: BaseException) -> bool:
         kind = error_kind(exc)
-        if kind == "business":
+        if kind in ("business", "postponed"):
             return False
         return "any" in kinds or kind in kinds
 

@@ -26,7 +26,8 @@ class ItemState:
     status: str = "in_progress"
     reason: str | None = None
     exception: str | None = None
-    postponed_until: Any = None
+    postponement: Any = None
+    """The `ItemPostponed` a postponed item stopped with: until when, and why."""
 
 
 @dataclass

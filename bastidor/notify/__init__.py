@@ -19,8 +19,8 @@ from typing import Any
 _EXPORTS = {
     "notify_schedule_misfire": "api", "notify_target_missed": "api", "send_event": "api",
     "Delivery": "delivery",
-    "EVENT_KINDS": "events", "Event": "events", "NewException": "events", "RunFailed": "events",
-    "ScheduleMisfire": "events", "TargetMissed": "events",
+    "EVENT_KINDS": "events", "Event": "events", "MoreExceptions": "events", "NewException": "events",
+    "RunFailed": "events", "ScheduleMisfire": "events", "TargetMissed": "events",
     "load_notification_settings": "loader",
     "Notifier": "notifier", "load_notifier": "notifier", "notifications_path": "notifier",
 }

@@ -2,6 +2,7 @@
 
 - `RunFailed` (`run_failed`): a run ended as failed or crashed;
 - `NewException` (`new_exception`): a business exception stopped one item and a person must look at it;
+  `MoreExceptions` (also `new_exception`) tells a run's exceptions beyond the per-run limit in one message;
 - `TargetMissed` (`target_missed`): a flow missed one of its KPI goals for a period;
 - `ScheduleMisfire` (`schedule_misfire`): a schedule's fire time was missed beyond its grace, or skipped.
 
@@ -17,6 +18,8 @@ from typing import Any, ClassVar
 
 EVENT_KINDS = ("run_failed", "new_exception", "target_missed", "schedule_misfire")
 MAX_LISTED_FAILURES = 10
+DEFAULT_MAX_EXCEPTIONS = 20
+"""Business exceptions of one run sent one message each (the file's `delivery.max_exceptions_per_run`)."""
 
 
 def utc_now() -> dt.datetime:
@@ -122,11 +125,7 @@ class RunFailed(Event):
 
     def more_lines(self) -> list[str]:
         """The first failed items, with their reasons."""
-        if not self.failures:
-            return []
-        lines = ["Failed items:"] + [f"  - {ref}: {reason}" for ref, reason in self.failures[:MAX_LISTED_FAILURES]]
-        hidden = len(self.failures) - MAX_LISTED_FAILURES
-        return lines + ([f"  ... and {hidden} more (see the report)"] if hidden > 0 else [])
+        return _listed("Failed items:", self.failures)
 
     def where_to_look(self) -> list[str]:
         """The report, the audit log and the command that shows the run's steps."""
@@ -181,6 +180,57 @@ class NewException(Event):
     def fields(self) -> dict[str, Any]:
         """The item's details for the webhook."""
         return {"flow": self.flow, "run_id": self.run_id, "item_ref": self.item_ref, "reason": self.reason,
+                "report_path": self.report_path, "audit_path": self.audit_path}
+
+
+@dataclass(frozen=True)
+class MoreExceptions(Event):
+    """The business exceptions of one run beyond the first `sent` (the file's `max_exceptions_per_run`),
+    told together in one `new_exception` message so a bad run does not flood the channels."""
+
+    kind: ClassVar[str] = "new_exception"
+    flow: str
+    run_id: str
+    items: tuple[tuple[str, str], ...]
+    sent: int = 0
+    occurred_at: dt.datetime = field(default_factory=utc_now)
+    report_path: str | None = None
+    audit_path: str | None = None
+
+    @property
+    def dedupe_key(self) -> str:
+        """One summary per run (a key no single item's notice can have)."""
+        return f"new_exception_more|{self.flow}|{self.run_id}"
+
+    def title(self) -> str:
+        """E.g. "Business exceptions: 480 more items in Order entry (run 20261127-123715-b9297c)"."""
+        return f"Business exceptions: {len(self.items)} more items in {self.flow} (run {self.run_id})"
+
+    def explanation(self) -> str:
+        """Why these items come together, and what they need."""
+        return (f"The bot stopped {len(self.items)} more items of this run on business rules and will not retry "
+                f"them: a person needs to look at each. The first {self.sent} came one message each; the rest "
+                "are told together here. The run went on with the other items.")
+
+    def facts(self) -> list[tuple[str, str]]:
+        """Flow, run, how many items, time."""
+        return [("Flow", self.flow), ("Run", self.run_id), ("Items", str(len(self.items))),
+                ("When", shown_time(self.occurred_at))]
+
+    def more_lines(self) -> list[str]:
+        """The first of these items, with their reasons."""
+        return _listed("Items:", self.items)
+
+    def where_to_look(self) -> list[str]:
+        """The report, the audit log and the command that shows the run's steps."""
+        return _run_places(self.run_id, self.report_path, self.audit_path)
+
+    def fields(self) -> dict[str, Any]:
+        """The run's remaining exceptions for the webhook (`item_ref` is null: there are several)."""
+        return {"flow": self.flow, "run_id": self.run_id, "item_ref": None,
+                "reason": f"{len(self.items)} more business exceptions in this run",
+                "more_items": len(self.items), "failed_items": [{"item_ref": ref, "reason": reason}
+                                                                for ref, reason in self.items[:MAX_LISTED_FAILURES]],
                 "report_path": self.report_path, "audit_path": self.audit_path}
 
 
@@ -319,6 +369,15 @@ class TestNotice(Event):
     def fields(self) -> dict[str, Any]:
         """Nothing more for the webhook."""
         return {}
+
+
+def _listed(heading: str, items: tuple[tuple[str, str], ...]) -> list[str]:
+    """The first MAX_LISTED_FAILURES items as "- ref: reason" lines under `heading`, and how many more."""
+    if not items:
+        return []
+    lines = [heading] + [f"  - {ref}: {reason}" for ref, reason in items[:MAX_LISTED_FAILURES]]
+    hidden = len(items) - MAX_LISTED_FAILURES
+    return lines + ([f"  ... and {hidden} more (see the report)"] if hidden > 0 else [])
 
 
 def _run_places(run_id: str, report_path: str | None, audit_path: str | None) -> list[str]:

@@ -1,6 +1,6 @@
 """The notifications file as written (`notifications.yaml`): pydantic models of its shape.
 
-    delivery: {attempts: 3, retry_wait: 1s, timeout: 10s}   # optional; these are the defaults
+    delivery: {attempts: 3, retry_wait: 1s, timeout: 10s, max_exceptions_per_run: 20}   # optional: the defaults
     channels:
       supervisors-mail:
         type: email
@@ -32,6 +32,7 @@ from pydantic import AfterValidator, BeforeValidator, Field
 
 from bastidor.flow.model import NAME_PATTERN, Strict
 from bastidor.flow.types import DurationMs, Text
+from bastidor.notify.events import DEFAULT_MAX_EXCEPTIONS
 
 
 def _as_list(value: Any) -> Any:
@@ -57,6 +58,9 @@ class DeliveryFile(Strict):
     attempts: int = Field(3, ge=1, le=10, description="Tries per message and channel, e.g. 3.")
     retry_wait: DurationMs = Field(1000, description="Wait before the second try; doubles after each.")
     timeout: DurationMs = Field(10_000, description="Longest a channel may take to answer, e.g. 10s.")
+    max_exceptions_per_run: int = Field(DEFAULT_MAX_EXCEPTIONS, ge=1, le=1000,
+                                        description="Business exceptions of one run sent one by one; the rest "
+                                        "of that run's come in one summary message, e.g. 20.")
 
 
 class EmailFile(Strict):

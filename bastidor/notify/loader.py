@@ -49,7 +49,7 @@ def _read(data: Any, path: Path, problems: Problems) -> NotificationSettings | N
     _check_not_empty(data, problems)
     return NotificationSettings(path, {name: channel for name, channel in channels.items() if channel},
                                 tuple(rule for rule in rules if rule), delivery.attempts,
-                                delivery.retry_wait / 1000)
+                                delivery.retry_wait / 1000, delivery.max_exceptions_per_run)
 
 
 def _part(data: dict, key: str, kind: type) -> Any:

@@ -38,7 +38,7 @@ class Message:
 
 def compose(event: Event, masker: SecretMasker) -> Message:
     """The message for `event`, with every secret value `masker` knows replaced by ***."""
-    title = masker.mask_text(_one_line(event.title()))
+    title = _one_line(masker.mask_text(event.title()))  # masked first: a secret may hold line breaks
     body = masker.mask_text(_body(event))
     payload = {"event": event.kind, "summary": title, **masker.mask(event.fields()),
                "occurred_at": as_utc(event.occurred_at).isoformat(), "text": body}

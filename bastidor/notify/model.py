@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Union
 
 from bastidor.notify.email_channel import EmailChannel
-from bastidor.notify.events import Event
+from bastidor.notify.events import DEFAULT_MAX_EXCEPTIONS, Event
 from bastidor.notify.webhook_channel import WebhookChannel
 
 Channel = Union[EmailChannel, WebhookChannel]
@@ -27,9 +27,13 @@ class Rule:
 
     def matches(self, event: Event) -> bool:
         """True when this rule asks for `event` (flow names compared ignoring case)."""
-        if event.kind not in self.events:
+        return self.covers(event.kind, event.flow)
+
+    def covers(self, kind: str, flow: str) -> bool:
+        """True when this rule asks for events of `kind` about `flow`."""
+        if kind not in self.events:
             return False
-        return not self.flows or event.flow.casefold() in self.flows
+        return not self.flows or flow.casefold() in self.flows
 
 
 @dataclass(frozen=True)
@@ -41,8 +45,13 @@ class NotificationSettings:
     rules: tuple[Rule, ...] = ()
     attempts: int = DEFAULT_ATTEMPTS
     retry_wait_s: float = DEFAULT_RETRY_WAIT_S
+    max_exceptions_per_run: int = DEFAULT_MAX_EXCEPTIONS
 
     def channels_for(self, event: Event) -> list[Channel]:
         """The channels whose rules ask for `event`, each once, in the order the rules name them."""
         names = [name for rule in self.rules if rule.matches(event) for name in rule.channels]
         return [self.channels[name] for name in dict.fromkeys(names)]
+
+    def wants(self, kind: str, flow: str) -> bool:
+        """True when some rule sends events of `kind` about `flow`, so they are worth working out."""
+        return any(rule.covers(kind, flow) for rule in self.rules)

@@ -28,6 +28,10 @@ from bastidor.secrets import SecretProvider, default_secrets
 
 DEFAULT_FILE = Path("notifications.yaml")
 ENV_FILE = "BASTIDOR_NOTIFICATIONS"
+REST_S = 60.0
+"""A channel that just failed every attempt on a problem that may pass (no answer, server busy) is not tried
+again by the same notifier for this long: the end of a run with many messages and a mail server that does
+not answer costs one round of retries and timeouts, not one per message."""
 
 
 def notifications_path(path: Path | str | None = None) -> tuple[Path, bool]:
@@ -60,6 +64,7 @@ class Notifier:
         self.home = home
         self.sleep = sleep
         self.masker = SecretMasker()
+        self._failed: dict[str, tuple[float, str]] = {}  # channel name -> when and why it last failed
 
     @classmethod
     def from_file(cls, path: Path | str, *, secrets: SecretProvider | None = None,
@@ -106,6 +111,9 @@ class Notifier:
 
     def _deliver(self, channel: Channel, event: Event, message: Message, sent: SentLog,
                  masker: SecretMasker | None) -> Delivery:
+        resting = self._resting(channel.name)
+        if resting is not None:
+            return Delivery(channel.name, event.kind, "failed", 0, resting)
         try:
             if not sent.claim(event.dedupe_key, channel.name, event.kind):
                 return Delivery(channel.name, event.kind, "duplicate")
@@ -119,11 +127,21 @@ class Notifier:
             return Delivery(channel.name, event.kind, "sent", attempts)
         except Exception as error:  # reported in the Delivery, never raised
             failure = self._failure(channel, event, error, masker)
+            if _may_pass(error):
+                self._failed[channel.name] = (time.monotonic(), failure.reason or "")
         try:
             sent.release(event.dedupe_key, channel.name)
         except Exception:  # the claim stays: this event is not tried again, and the failure is reported
             pass
         return failure
+
+    def _resting(self, channel_name: str) -> str | None:
+        """Why `channel_name` is not tried now (it failed less than REST_S ago), or None."""
+        failed = self._failed.get(channel_name)
+        if failed is None or time.monotonic() - failed[0] >= REST_S:
+            return None
+        return (f"not tried: this channel failed {time.monotonic() - failed[0]:.0f}s before, and is tried "
+                f"again for notifications a minute later; it failed with: {failed[1]}")
 
     def _failure(self, channel: Channel, event: Event, error: BaseException,
                  masker: SecretMasker | None) -> Delivery:
@@ -152,6 +170,12 @@ def _masked_message(message: Message, masker: SecretMasker) -> Message:
     """`message` with the channels' own secret values masked too."""
     return Message(message.event, masker.mask_text(message.subject), masker.mask_text(message.body),
                    masker.mask(message.payload))
+
+
+def _may_pass(error: BaseException) -> bool:
+    """True when every attempt failed on a problem that may pass (no answer, busy), after retries."""
+    cause = error.cause if isinstance(error, DeliveryFailed) else error
+    return isinstance(cause, DeliveryError) and cause.temporary
 
 
 def _describe(error: BaseException) -> str:

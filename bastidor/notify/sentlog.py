@@ -12,7 +12,7 @@ import datetime as dt
 from pathlib import Path
 
 from sqlalchemy import Column, DateTime, MetaData, String, Table, create_engine, delete, insert
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.pool import NullPool
 
 SENT_LOG_FILE = "notifications.db"
@@ -39,7 +39,7 @@ class SentLog:
             home.mkdir(parents=True, exist_ok=True)
             self._engine = create_engine(f"sqlite:///{home / SENT_LOG_FILE}", poolclass=NullPool,
                                          connect_args={"timeout": BUSY_TIMEOUT_S})
-            metadata.create_all(self._engine)
+            _create_table(self._engine)
             self._forget_old()
 
     def claim(self, key: str, channel: str, event: str) -> bool:
@@ -74,3 +74,12 @@ class SentLog:
         cutoff = dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=KEEP_DAYS)
         with self._engine.begin() as connection:
             connection.execute(delete(sent_notifications).where(sent_notifications.c.sent_at < cutoff))
+
+
+def _create_table(engine) -> None:
+    """Create the table when missing; another bot creating it at the same moment is not a problem."""
+    try:
+        metadata.create_all(engine)
+    except OperationalError as error:
+        if "already exists" not in str(error):
+            raise

@@ -118,6 +118,8 @@ def requeue(connection: Connection, item_id: int, by: str, note: str | None, now
     values = {"attempts": 0, "reason": None, "exception_kind": None, "defer_until": None, "deadline": None,
               "updated_at": now}
     text = f"requeued by {by}" + (f": {note}" if note else "")
+    if row["deadline"] is not None:  # else an item failed as "deadline passed" would fail again at once
+        text += f" (its deadline, {row['deadline']:%Y-%m-%d %H:%M} UTC, no longer applies)"
     return rows.move(connection, ITEM, row, "new", now, worker=None, note=text, values=values)
 
 

@@ -139,6 +139,9 @@ class ReapResult:
     """Abandoned with their attempts used up, or past their deadline."""
     runs_requeued: list[int] = field(default_factory=list)
     runs_crashed: list[int] = field(default_factory=list)
+    orphaned_runs: list[str] = field(default_factory=list)
+    """The run ids the reaped requests' workers had started, read in the same transaction (so never the
+    run of a worker that took the request again since): the service ends them in the run store."""
 
     @property
     def total(self) -> int:

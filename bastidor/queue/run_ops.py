@@ -41,7 +41,8 @@ def claim(connection: Connection, worker: str, lease_s: float, now: datetime) ->
     request_id = connection.execute(_NEXT, {"b_now": now}).scalar()
     if request_id is None:
         return None
-    return rows.claim(connection, RUN, request_id, "queued", worker, lease_s, now, {"started_at": now})
+    return rows.claim(connection, RUN, request_id, "queued", worker, lease_s, now,
+                      {"started_at": now, "run_id": None})  # an earlier attempt's run is not this one's
 
 
 def finish(connection: Connection, request_id: int, worker: str, state: str, run_id: str | None,
@@ -88,6 +89,8 @@ def _hand_back(connection: Connection, leased: list[RowMapping], why: str | None
     for row in leased:
         request = _after_abandon(connection, rows.abandon(connection, RUN, row, now, why), now)
         (result.runs_requeued if request.state == "queued" else result.runs_crashed).append(request.id)
+        if row["run_id"]:
+            result.orphaned_runs.append(row["run_id"])
     return result
 
 

@@ -181,6 +181,7 @@ class SqliteWorkQueue(WorkQueue):
             result = item_ops.reap(connection, moment)
             runs = run_ops.reap(connection, moment)
         result.runs_requeued, result.runs_crashed = runs.runs_requeued, runs.runs_crashed
+        result.orphaned_runs = runs.orphaned_runs
         return result
 
     def abandon_leases(self, workers: Iterable[str], *, reason: str = "its worker was stopped",
@@ -194,6 +195,7 @@ class SqliteWorkQueue(WorkQueue):
             result = item_ops.abandon_leases(connection, names, reason, moment)
             runs = run_ops.abandon_leases(connection, names, reason, moment)
         result.runs_requeued, result.runs_crashed = runs.runs_requeued, runs.runs_crashed
+        result.orphaned_runs = runs.orphaned_runs
         return result
 
     def counts(self, queue_name: str) -> dict[str, int]:

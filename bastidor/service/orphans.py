@@ -1,6 +1,9 @@
 """Runs left behind by a dead worker: when a run request's lease is reaped, the run its worker had
 started is ended in the run store as crashed, and its unfinished items as failed, so no run stays
-"running" forever. The items themselves are safe in the work queue and are taken again by a new run."""
+"running" forever. The items themselves are safe in the work queue and are taken again by a new run.
+
+A worker that was only slow, not dead, still finishes its run afterwards: its own final update of the
+run and of its items replaces what was written here."""
 
 from __future__ import annotations
 
@@ -12,10 +15,9 @@ from bastidor.store import open_run_store
 ORPHAN_REASON = "its bot stopped while the run was in progress ({why}); the unfinished items are retried by a new run"
 
 
-def close_orphaned_runs(queue: Any, home: Path, request_ids: list[int], why: str, audit: Any) -> list[str]:
-    """End, in the run store, the runs started for the reaped `request_ids`; returns the run ids ended."""
-    run_ids = [request.run_id for request in map(queue.get_run, request_ids)
-               if request is not None and request.run_id]
+def close_orphaned_runs(home: Path, run_ids: list[str], why: str, audit: Any) -> list[str]:
+    """End, in the run store, the runs `run_ids` of reaped requests (`ReapResult.orphaned_runs`) that are
+    still running; returns the run ids ended."""
     if not run_ids:
         return []
     ended = []
@@ -26,3 +28,17 @@ def close_orphaned_runs(queue: Any, home: Path, request_ids: list[int], why: str
     if ended:
         audit.event("runs.orphaned", run_ids=ended, why=why)
     return ended
+
+
+def close_or_keep(home: Path, run_ids: list[str], why: str, audit: Any) -> list[str]:
+    """`close_orphaned_runs` that never raises: returns the run ids still to end, all of them when the run
+    store could not be used (e.g. locked for long), so the caller can try again at its next check."""
+    try:
+        close_orphaned_runs(home, run_ids, why, audit)
+    except Exception as error:  # the service must go on; the runs are ended at a later try
+        try:
+            audit.event("runs.orphaned_not_ended", run_ids=run_ids, why=why, error=f"{type(error).__name__}: {error}")
+        except Exception:  # the service log is closed or broken: nothing more can be recorded
+            pass
+        return list(run_ids)
+    return []

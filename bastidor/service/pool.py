@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bastidor.service.orphans import close_orphaned_runs
+from bastidor.service.orphans import close_or_keep
 
 
 def default_workers() -> int:
@@ -82,8 +82,7 @@ class WorkerPool:
         reaped = self.queue.abandon_leases(killed, reason="its worker was killed after the drain timeout")
         self.audit.event("workers.killed_after_drain", workers=killed, items_requeued=reaped.items_requeued,
                          runs_requeued=reaped.runs_requeued)
-        close_orphaned_runs(self.queue, self.home, reaped.runs_requeued + reaped.runs_crashed,
-                            "it was killed after the drain timeout", self.audit)
+        close_or_keep(self.home, reaped.orphaned_runs, "it was killed after the drain timeout", self.audit)
 
     def _spawn(self, number: int) -> WorkerProcess:
         command = [sys.executable, "-m", "bastidor.service.worker", "--home", str(self.home), "--number",

@@ -75,7 +75,11 @@ class FireRecorder:
     def _alert(self, schedule: Schedule, fire_time: dt.datetime, outcome: str, reason: str) -> str:
         """Tell `on_misfire` about a fire that started no run (not about a repeat of one already recorded)."""
         if self.on_misfire is not None and outcome in ("missed", "skipped"):
-            self.on_misfire(schedule, fire_time, outcome, reason)
+            try:
+                self.on_misfire(schedule, fire_time, outcome, reason)
+            except Exception as error:  # an alert problem never stops the recording of fires
+                self.audit.event("schedule.alert_failed", schedule_id=schedule.id, fire_time=fire_time,
+                                 error=f"{type(error).__name__}: {error}")
         return outcome
 
     def _record(self, schedule: Schedule, fire_time: dt.datetime, state: str, reason: str | None) -> str:
@@ -157,7 +161,17 @@ class Scheduler:
     def _write_fires(self) -> None:
         while (task := self._fires.get()) is not None:
             record, schedule, fire_time = task
-            record(schedule, fire_time)
+            try:
+                record(schedule, fire_time)
+            except Exception as error:  # one fire that cannot be recorded must not stop all later ones
+                self._report_lost_fire(schedule, fire_time, error)
+
+    def _report_lost_fire(self, schedule: Schedule, fire_time: dt.datetime, error: Exception) -> None:
+        try:
+            self.recorder.audit.event("schedule.fire_failed", schedule_id=schedule.id, fire_time=fire_time,
+                                      error=f"{type(error).__name__}: {error}")
+        except Exception:  # the service log itself is broken: nothing more can be said
+            pass
 
 
 def _no_op() -> None:

@@ -14,9 +14,9 @@ from typing import Any
 
 from bastidor.audit import AuditLog, SecretMasker
 from bastidor.schedule import load_schedules
-from bastidor.service.alerts import misfire_alerter
+from bastidor.service.alerts import MisfireAlerter, misfire_alerter
 from bastidor.service.lock import SchedulerLock
-from bastidor.service.orphans import close_orphaned_runs
+from bastidor.service.orphans import close_or_keep
 from bastidor.service.pool import WorkerPool
 from bastidor.service.reload import ScheduleWatcher
 from bastidor.service.scheduler import FireRecorder, Scheduler
@@ -60,6 +60,8 @@ class Service:
         self.lock = SchedulerLock(settings.home / "scheduler.lock")
         self.scheduler: Scheduler | None = None
         self.watcher: ScheduleWatcher | None = None
+        self.alerter: MisfireAlerter | None = None
+        self.orphans: list[str] = []  # runs of dead workers not yet ended in the run store (kept while it is busy)
         self.pool = WorkerPool(settings.home, settings.workers, queue, self.audit, lease_s=settings.lease_s,
                                recycle_after=settings.recycle_after, base_url=settings.base_url)
 
@@ -112,13 +114,14 @@ class Service:
             self.audit.event("leases.expired", items_requeued=reaped.items_requeued,
                              items_failed=reaped.items_failed, runs_requeued=reaped.runs_requeued,
                              runs_crashed=reaped.runs_crashed)
-            close_orphaned_runs(self.queue, self.settings.home, reaped.runs_requeued + reaped.runs_crashed,
-                                "its lease expired", self.audit)
+        self.orphans += [run_id for run_id in reaped.orphaned_runs if run_id not in self.orphans]
+        if self.orphans:
+            self.orphans = close_or_keep(self.settings.home, self.orphans, "its lease expired", self.audit)
 
     def _become_active(self) -> None:
         schedule_set = load_schedules(self.settings.schedules)
-        alert = misfire_alerter(self.settings.home, self.audit)
-        self.scheduler = Scheduler(FireRecorder(self.queue, self.audit, on_misfire=alert))
+        self.alerter = misfire_alerter(self.settings.home, self.audit)
+        self.scheduler = Scheduler(FireRecorder(self.queue, self.audit, on_misfire=self.alerter))
         self.scheduler.start(schedule_set)
         self.watcher = ScheduleWatcher(self.settings.schedules, self.scheduler, self.audit, schedule_set,
                                        self.settings.reload_interval_s)
@@ -134,6 +137,8 @@ class Service:
             self.scheduler.shutdown()
         killed = self.pool.drain(self.settings.drain_timeout_s)
         self.lock.release()
+        if self.alerter is not None:
+            self.alerter.close()  # its last audit records come before run.finished
         self.audit.event("run.finished", status="stopped", killed_after_drain=killed)
         self.audit.close()
         return 0

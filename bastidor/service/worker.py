@@ -21,6 +21,7 @@ from typing import Any
 from bastidor.executor.run import RunOptions, new_run_id, run_flow
 from bastidor.flow.diagnostics import FlowValidationError
 from bastidor.flow.loader import load_flow
+from bastidor.queue import LeaseLost
 from bastidor.secrets import SecretsError, default_secrets
 from bastidor.service.heartbeat import Heartbeat
 from bastidor.store import open_run_store
@@ -85,9 +86,19 @@ class Worker:
                 self.queue.finish_run(request.id, self.worker_id, "failed", error=str(error))
                 return "failed"
         state = RUN_STATES.get(result.status, "failed")
-        self.queue.finish_run(request.id, self.worker_id, state, run_id=result.run_id, error=result.error)
+        self._finish_request(request, state, result)
         self._after_run(result.status)
         return state
+
+    def _finish_request(self, request: Any, state: str, result: Any) -> None:
+        """Record how the request ended. A worker that was too slow to heartbeat lost the request to the
+        service (handed back, or ended as crashed): its run is in the run store, the queue keeps its own."""
+        try:
+            self.queue.finish_run(request.id, self.worker_id, state, run_id=result.run_id, error=result.error)
+        except LeaseLost:
+            print(f"{self.worker_id}: run {result.run_id} ended {result.status} after the service took its "
+                  "request back (the lease expired); the queue's history of that request says what happened",
+                  file=sys.stderr, flush=True)
 
     def _run(self, flow: Any, request: Any, binding: ServiceBinding) -> Any:
         store = open_run_store(self.home / "runs.db")

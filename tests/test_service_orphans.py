@@ -1,0 +1,74 @@
+"""Runs of bots that stop heartbeating: the service ends them as crashed, and a bot that was only slow
+finishes its run afterwards without dying, its own outcome being the one that stays. In this process,
+with a real work queue and run store; no browser."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import time
+from pathlib import Path
+
+from bastidor.audit import AuditLog, SecretMasker, verify_audit_log
+from bastidor.queue import open_work_queue
+from bastidor.service.orphans import close_or_keep
+from bastidor.service.worker import Worker
+from bastidor.store import open_run_store
+
+SLOW_FLOW = "name: Slow\nsteps:\n  - wait: 2s\n  - log: done\n"
+
+
+def service_audit(tmp_path: Path) -> AuditLog:
+    return AuditLog.open(tmp_path / "service.jsonl", run_id="svc", flow="bastidor-service", flow_sha256="0" * 64,
+                         masker=SecretMasker())
+
+
+def run_status(home: Path, run_id: str) -> str | None:
+    with open_run_store(home / "runs.db") as store:
+        run = store.get_run(run_id)
+    return run.status if run else None
+
+
+def wait_for(condition, timeout: float = 30.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_a_slow_bot_whose_run_was_ended_as_crashed_finishes_it_without_dying_and_its_outcome_stays(tmp_path):
+    home = tmp_path / "home"
+    (tmp_path / "slow.yaml").write_text(SLOW_FLOW, encoding="utf-8")
+    queue = open_work_queue(home / "queue.db")
+    queue.enqueue_run("manual:1", str(tmp_path / "slow.yaml"), {}, requested_by="ana")
+    worker = Worker("bot-slow-1-w1", home, queue, lease_s=30)
+    request = queue.claim_run(worker.worker_id, 30)
+    outcome: list[str] = []
+    bot = threading.Thread(target=lambda: outcome.append(worker.execute(request)))
+    bot.start()
+    assert wait_for(lambda: (queue.get_run(request.id).run_id or "") and
+                    run_status(home, queue.get_run(request.id).run_id) == "running")
+    run_id = queue.get_run(request.id).run_id
+    reaped = queue.reap_expired(now=dt.datetime.now(dt.timezone.utc) + dt.timedelta(minutes=5))  # as if it hung
+    audit = service_audit(tmp_path)
+    assert close_or_keep(home, reaped.orphaned_runs, "its lease expired", audit) == []
+    assert run_status(home, run_id) == "crashed"
+    bot.join(timeout=60)
+    assert outcome == ["done"], "the bot went on after losing its lease, instead of dying on it"
+    assert run_status(home, run_id) == "succeeded", "the bot's own final update wins"
+    assert queue.get_run(request.id).state == "queued", "the queue keeps the request the service handed back"
+    audit.close()
+    queue.close()
+
+
+def test_runs_that_cannot_be_ended_now_are_kept_for_the_next_check_and_the_service_goes_on(tmp_path):
+    home = tmp_path / "home"
+    (home / "runs.db").mkdir(parents=True)  # a run store that cannot be opened
+    audit = service_audit(tmp_path)
+    assert close_or_keep(home, ["run-a"], "its lease expired", audit) == ["run-a"]
+    audit.event("run.finished", status="stopped")
+    audit.close()
+    assert '"event":"runs.orphaned_not_ended"' in (tmp_path / "service.jsonl").read_text()
+    assert verify_audit_log(tmp_path / "service.jsonl").ok
