@@ -94,7 +94,7 @@ def test_under_the_service_each_item_carries_its_deadline_into_the_queue(tmp_pat
     queue = in_service(tmp_path, run_flow_file, write(tmp_path, DEADLINES, "ref,due\nLATE,2020-01-01\n"
                                                                           "SOON,2999-12-31\n"))
     items = {i.reference: i for i in queue.items("Due orders")}
-    assert items["SOON"].deadline == dt.datetime(2999, 12, 31, tzinfo=dt.timezone.utc)
+    assert items["SOON"].deadline == dt.datetime(3000, 1, 1, tzinfo=dt.timezone.utc), "due by the end of the day"
     assert (items["SOON"].state, items["LATE"].state, items["LATE"].reason) == \
         ("successful", "failed", "deadline passed")
 
@@ -167,3 +167,9 @@ def test_a_deadline_with_a_time_zone_is_compared_in_utc(tmp_path, run_flow_file)
     run = run_flow_file(write(tmp_path, DEADLINES, f"ref,due\nSOON,{soon.isoformat()}\nPASSED,{passed}\n"))
     items = run.items()
     assert (items["SOON"].status, items["PASSED"].status) == ("successful", "failed")
+
+
+def test_an_item_due_today_is_still_handled_today(tmp_path, run_flow_file):
+    today = dt.datetime.now(dt.timezone.utc).date().isoformat()
+    run = run_flow_file(write(tmp_path, DEADLINES, f"ref,due\nTODAY,{today}\n"))
+    assert run.items()["TODAY"].status == "successful"

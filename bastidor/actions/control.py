@@ -37,7 +37,7 @@ def item_deadline(ctx, params):
     value = ctx.render(params.deadline) if params.deadline else None
     if value is None or isinstance(value, str) and not value.strip():
         return None
-    return as_moment(value, params.deadline)
+    return as_moment(value, params.deadline, end_of_day=True)
 
 
 def past_deadline(ctx, params) -> bool:

@@ -46,17 +46,20 @@ def postpone_item(ctx, params):
     raise ItemPostponed(until, str(ctx.render(params.reason)))
 
 
-def as_moment(value, written: str) -> dt.datetime:
-    """A rendered date or time as an aware UTC datetime (a date means its midnight, UTC; naive times are UTC)."""
+def as_moment(value, written: str, *, end_of_day: bool = False) -> dt.datetime:
+    """A rendered date or time as an aware UTC datetime. Times without a zone are UTC. A date alone means
+    the midnight (UTC) that starts it, or with `end_of_day` the one that ends it (a due date)."""
     if isinstance(value, str):
         try:
-            value = dt.datetime.fromisoformat(value.strip())
+            text = value.strip()
+            value = dt.date.fromisoformat(text) if len(text) == 10 else dt.datetime.fromisoformat(text)
         except ValueError:
             raise StepError(f"{written} gave '{value}', which is not a date or time: write it as 2026-12-24 or "
                             "2026-12-24T09:00") from None
     if isinstance(value, dt.datetime):
         return value.replace(tzinfo=dt.timezone.utc) if value.tzinfo is None else value.astimezone(dt.timezone.utc)
     if isinstance(value, dt.date):
-        return dt.datetime(value.year, value.month, value.day, tzinfo=dt.timezone.utc)
+        midnight = dt.datetime(value.year, value.month, value.day, tzinfo=dt.timezone.utc)
+        return midnight + dt.timedelta(days=1) if end_of_day else midnight
     raise StepError(f"{written} gave a {type(value).__name__}, not a date or time: give a date such as "
                     "\"{{ today() + days(1) }}\" or text like 2026-12-24")

@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from bastidor.cli.common import error_out, home_dir, os_user
-from bastidor.queue import QueueError, open_work_queue
+from bastidor.queue import ITEM_STATES, QueueError, open_work_queue
 
 
 def register(commands) -> None:
@@ -23,7 +23,7 @@ def register(commands) -> None:
     sub.required = True
     listing = sub.add_parser("list", help="a flow's work items (the queue is named after the flow)")
     listing.add_argument("flow", help="the flow's name, e.g. 'Order entry'")
-    listing.add_argument("--state", choices=("new", "in_progress", "successful", "failed"))
+    listing.add_argument("--state", choices=ITEM_STATES)
     listing.add_argument("--limit", type=int, default=200)
     listing.add_argument("--json", action="store_true", help="machine-readable output")
     listing.set_defaults(handler=list_items)
@@ -43,10 +43,10 @@ def list_items(args) -> int:
     if args.json:
         print(json.dumps([asdict(item) for item in found], default=str, indent=2))
         return 0
-    table = Table("id", "reference", "state", "attempts", "reason")
+    table = Table("id", "reference", "state", "attempts", "not before (UTC)", "deadline (UTC)", "reason")
     for item in found:
         table.add_row(str(item.id), item.reference, item.state, f"{item.attempts}/{item.max_attempts}",
-                      item.reason or "")
+                      _utc(item.defer_until), _utc(item.deadline), item.reason or "")
     Console(highlight=False).print(table if found else f"no items in the queue '{args.flow}'")
     return 0
 
@@ -60,7 +60,7 @@ def show_history(args) -> int:
         return 2
     print(f"{item.queue_name} / {item.reference}: {item.state}")
     for event in events:
-        print(f"  {event.at:%Y-%m-%d %H:%M:%S} {event.from_state or '-'} -> {event.to_state} "
+        print(f"  {_utc(event.at)} {event.from_state or '-'} -> {event.to_state} "
               f"(attempt {event.attempt}{', ' + event.worker if event.worker else ''})"
               f"{': ' + event.reason if event.reason else ''}")
     return 0
@@ -68,6 +68,7 @@ def show_history(args) -> int:
 
 def requeue_item(args) -> int:
     """Send a failed item back to new, audited with the user who asked."""
+    from bastidor.audit import AuditWriteError
     from bastidor.console.console_audit import ConsoleAudit, console_audit_path
 
     home, user = home_dir(args), os_user()
@@ -77,8 +78,17 @@ def requeue_item(args) -> int:
         except QueueError as error:
             error_out(str(error))
             return 2
-    ConsoleAudit(console_audit_path(home)).record(user, "item.requeue", via="cli", queue=item.queue_name,
-                                                  item_ref=item.reference, item_id=item.id, note=args.note)
+    try:
+        ConsoleAudit(console_audit_path(home)).record(user, "item.requeue", via="cli", queue=item.queue_name,
+                                                      item_ref=item.reference, item_id=item.id, note=args.note)
+    except AuditWriteError as error:
+        error_out(f"the item was requeued (its history says by whom), but the console audit log could not be "
+                  f"written: {error}")
+        return 3
     print(f"{item.queue_name} / {item.reference} is queued again; the flow's next run takes it")
     return 0
 
+
+def _utc(moment) -> str:
+    """A time as the queue keeps it (UTC), or nothing."""
+    return f"{moment:%Y-%m-%d %H:%M:%S} UTC" if moment is not None else ""
