@@ -72,3 +72,41 @@ def test_runs_that_cannot_be_ended_now_are_kept_for_the_next_check_and_the_servi
     audit.close()
     assert '"event":"runs.orphaned_not_ended"' in (tmp_path / "service.jsonl").read_text()
     assert verify_audit_log(tmp_path / "service.jsonl").ok
+
+
+def test_a_run_ended_as_crashed_for_its_dead_bot_is_notified_as_a_failed_run(tmp_path, monkeypatch):
+    import json
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from bastidor.service.orphans import close_orphaned_runs
+    from bastidor.store import RunRecord
+
+    received = []
+
+    class Receiver(BaseHTTPRequestHandler):
+        def do_POST(self):
+            received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    (tmp_path / "notifications.yaml").write_text(
+        f"channels:\n  ops:\n    type: webhook\n    url: http://127.0.0.1:{server.server_port}/hook\n"
+        "rules:\n  - events: [run_failed]\n    channels: [ops]\n", encoding="utf-8")
+    monkeypatch.setenv("BASTIDOR_NOTIFICATIONS", str(tmp_path / "notifications.yaml"))
+    home = tmp_path / "home"
+    with open_run_store(home / "runs.db") as store:
+        store.create_run(RunRecord(run_id="run-dead", flow_name="Order entry", flow_path="o.yaml",
+                                   flow_sha256="0" * 64))
+    audit = service_audit(tmp_path)
+    assert close_orphaned_runs(home, ["run-dead"], "its lease expired", audit) == ["run-dead"]
+    assert wait_for(lambda: bool(received), timeout=20)
+    server.shutdown()
+    audit.close()
+    assert [(body["event"], body["run_id"], body["status"]) for body in received] == [
+        ("run_failed", "run-dead", "crashed")]
+    assert "its bot stopped" in received[0]["error"]

@@ -1,12 +1,14 @@
 """Runs left behind by a dead worker: when a run request's lease is reaped, the run its worker had
 started is ended in the run store as crashed, and its unfinished items as failed, so no run stays
-"running" forever. The items themselves are safe in the work queue and are taken again by a new run.
+"running" forever, and `run_failed` (crashed) is sent to the notification rules, since the dead bot
+could not send it. The items themselves are safe in the work queue and are taken again by a new run.
 
 A worker that was only slow, not dead, still finishes its run afterwards: its own final update of the
 run and of its items replaces what was written here."""
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +29,24 @@ def close_orphaned_runs(home: Path, run_ids: list[str], why: str, audit: Any) ->
                 ended.append(run_id)
     if ended:
         audit.event("runs.orphaned", run_ids=ended, why=why)
+        threading.Thread(target=notify_crashed, args=(home, ended), name="orphan-notices", daemon=True).start()
     return ended
+
+
+def notify_crashed(home: Path, run_ids: list[str]) -> None:
+    """Send `run_failed` (status crashed) for runs ended here: their bot died, so it could not send it itself.
+    Runs in the background; a notification problem is recorded in the sent-log only, never raised."""
+    from bastidor.notify.api import send_event
+    from bastidor.notify.events import RunFailed
+
+    try:
+        with open_run_store(home / "runs.db") as store:
+            runs = [store.get_run(run_id) for run_id in run_ids]
+        for run in filter(None, runs):
+            send_event(RunFailed(flow=run.flow_name, run_id=run.run_id, status="crashed", started_at=run.started_at,
+                                 error=run.error, report_path=run.report_path, audit_path=run.audit_path), home=home)
+    except Exception:  # a background notice must never disturb the service
+        return
 
 
 def close_or_keep(home: Path, run_ids: list[str], why: str, audit: Any) -> list[str]:
