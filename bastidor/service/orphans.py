@@ -12,14 +12,14 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from bastidor.store import open_run_store
-
 ORPHAN_REASON = "its bot stopped while the run was in progress ({why}); the unfinished items are retried by a new run"
 
 
 def close_orphaned_runs(home: Path, run_ids: list[str], why: str, audit: Any) -> list[str]:
     """End, in the run store, the runs `run_ids` of reaped requests (`ReapResult.orphaned_runs`) that are
     still running; returns the run ids ended."""
+    from bastidor.store import open_run_store
+
     if not run_ids:
         return []
     ended = []
@@ -38,6 +38,7 @@ def notify_crashed(home: Path, run_ids: list[str]) -> None:
     Runs in the background; a notification problem is recorded in the sent-log only, never raised."""
     from bastidor.notify.api import send_event
     from bastidor.notify.events import RunFailed
+    from bastidor.store import open_run_store
 
     try:
         with open_run_store(home / "runs.db") as store:
