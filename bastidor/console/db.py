@@ -8,11 +8,9 @@ on first use; this module only opens the engine with the same SQLite settings as
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
-
 from sqlalchemy import Engine, create_engine, event
 
-from bastidor.store.sql import SQLITE_BUSY_TIMEOUT_MS, enable_wal
+from bastidor.store.sql import configure_sqlite_connection
 
 
 def open_console_db(path: str | Path) -> Engine:
@@ -20,13 +18,5 @@ def open_console_db(path: str | Path) -> Engine:
     path = Path(path).expanduser().resolve()
     path.parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(f"sqlite:///{path}")
-    event.listen(engine, "connect", _configure_connection)
+    event.listen(engine, "connect", configure_sqlite_connection)
     return engine
-
-
-def _configure_connection(dbapi_connection: Any, connection_record: Any) -> None:
-    cursor = dbapi_connection.cursor()
-    cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
-    enable_wal(cursor, SQLITE_BUSY_TIMEOUT_MS / 1000)
-    cursor.execute("PRAGMA foreign_keys = ON")
-    cursor.close()

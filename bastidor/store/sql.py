@@ -157,7 +157,7 @@ def open_run_store(location: str | Path) -> RunStore:
 def _create_engine(url: str) -> Engine:
     engine = create_engine(url, json_serializer=_dumps_json)
     if engine.dialect.name == "sqlite":
-        event.listen(engine, "connect", _configure_sqlite_connection)
+        event.listen(engine, "connect", configure_sqlite_connection)
     return engine
 
 
@@ -165,7 +165,8 @@ def _dumps_json(value: Any) -> str:
     return json.dumps(to_jsonable(value), ensure_ascii=False)
 
 
-def _configure_sqlite_connection(dbapi_connection: Any, connection_record: Any) -> None:
+def configure_sqlite_connection(dbapi_connection: Any, connection_record: Any) -> None:
+    """SQLAlchemy "connect" listener for Bastidor's SQLite files: a busy timeout, WAL and foreign keys."""
     cursor = dbapi_connection.cursor()
     cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
     enable_wal(cursor, SQLITE_BUSY_TIMEOUT_MS / 1000)

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bastidor.audit.reading import read_records
+
 SUBMITTED_FIELDS: dict[str, tuple[str, ...]] = {
     "fill": ("value",), "type": ("text_to_type", "keys"), "select": ("option",), "upload": ("file",),
     "press": ("key",), "check": (), "uncheck": (),
@@ -52,17 +54,12 @@ class AuditAttempt:
 
 def read_item_attempts(audit_path: str | Path | None, item_ref: str) -> list[AuditAttempt] | None:
     """The item's attempts in the audit log at `audit_path`, in order; None when the log cannot be read."""
-    if not audit_path:
+    records = read_records(audit_path, containing='"item_ref":' + json.dumps(item_ref, ensure_ascii=False))
+    if records is None:
         return None
-    marker = '"item_ref":' + json.dumps(item_ref, ensure_ascii=False)
     attempts: list[AuditAttempt] = []
-    try:
-        with open(audit_path, encoding="utf-8", errors="replace") as lines:
-            for line in lines:
-                if marker in line:
-                    _take(attempts, _parse(line), item_ref)
-    except OSError:
-        return None
+    for record in records:
+        _take(attempts, record, item_ref)
     return attempts
 
 
@@ -96,14 +93,6 @@ def _take(attempts: list[AuditAttempt], record: dict[str, Any] | None, item_ref:
     elif event == "item.finished":
         current.status, current.exception = record.get("status"), record.get("exception")
         current.reason, current.ended_at = record.get("reason"), record.get("ts")
-
-
-def _parse(line: str) -> dict[str, Any] | None:
-    try:
-        record = json.loads(line)
-    except ValueError:
-        return None
-    return record if isinstance(record, dict) else None
 
 
 def _first_present(mapping: Any, keys: tuple[str, ...]) -> Any:

@@ -4,13 +4,13 @@ written), and whether the log's hash chain verifies against the last hash the ru
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict, deque
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
 
 from bastidor.audit import verify_audit_log
+from bastidor.audit.reading import read_records
 from bastidor.store import RunRecord, StepRecord
 
 MAX_PROBLEMS_SHOWN = 5
@@ -74,23 +74,4 @@ def step_details(audit_path: str | None, steps: Iterable[StepRecord]) -> dict[in
 
 
 def _audit_step_records(audit_path: str | None) -> list[dict[str, Any]]:
-    if not audit_path:
-        return []
-    records: list[dict[str, Any]] = []
-    try:
-        with open(audit_path, "rb") as stream:
-            for line in stream:
-                record = _parse(line)
-                if record is not None and record.get("event") == "step":
-                    records.append(record)
-    except OSError:
-        return []
-    return records
-
-
-def _parse(line: bytes) -> dict[str, Any] | None:
-    try:
-        record = json.loads(line)
-    except ValueError:
-        return None
-    return record if isinstance(record, dict) else None
+    return [record for record in read_records(audit_path) or [] if record.get("event") == "step"]
