@@ -244,3 +244,19 @@ def test_screenshot_recorded_with_a_path_leading_out_of_the_run_folder_is_not_se
                                               screenshot="../../../console.key"))
     (console.home / "console.key").write_text("k" * 40)
     assert console.client("viewer").get("/runs/r-shot/screenshots/console.key").status_code == 404
+
+
+def test_a_run_whose_bot_died_shows_its_log_as_incomplete_not_as_altered(tmp_path, run_flow_file):
+    from bastidor.console.data.run_audit import check_run_audit
+
+    (tmp_path / "tiny.yaml").write_text("name: Tiny\nsteps:\n  - log: one\n  - log: two\n")
+    run = run_flow_file(tmp_path / "tiny.yaml")
+    log = run.result.audit_path
+    log.write_text("".join(log.read_text().splitlines(keepends=True)[:-1]))  # the bot died before run.finished
+    store = run.store
+    store.update_run(run.result.run_id, status="running", audit_last_hash=None)
+    assert store.close_orphaned_run(run.result.run_id, "its bot stopped")
+    check = check_run_audit(store.get_run(run.result.run_id))
+    assert check.state == "incomplete" and "intact" in check.summary
+    log.write_text(log.read_text().replace('"one"', '"ONE"'))
+    assert check_run_audit(store.get_run(run.result.run_id)).state == "not_verified"

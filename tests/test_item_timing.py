@@ -140,10 +140,12 @@ steps:
 def test_under_the_service_an_item_put_off_to_a_past_moment_is_not_taken_again_and_again(tmp_path, run_flow_file):
     queue = open_work_queue(tmp_path / "queue.db")
     stop = threading.Event()
-    threading.Timer(20, stop.set).start()  # were the run to loop, it stops here and the test fails below
+    guard = threading.Timer(20, stop.set)  # were the run to loop, it stops here and the test fails below
+    guard.daemon = True
+    guard.start()
     binding = ServiceBinding(queue=queue, worker_id="bot-test-1-x", item_lease_s=30, stop_event=stop)
     run = run_flow_file(write(tmp_path, PUT_OFF_TO_THE_PAST, "ref,when\nA,2020-01-01\n"), service=binding)
-    stop.set()
+    guard.cancel()
     assert not run.result.items_failed and run.result.items_postponed == 1
     [item] = queue.items("Put off")
     assert (item.state, item.attempts) == ("new", 0)
@@ -173,3 +175,19 @@ def test_an_item_due_today_is_still_handled_today(tmp_path, run_flow_file):
     today = dt.datetime.now(dt.timezone.utc).date().isoformat()
     run = run_flow_file(write(tmp_path, DEADLINES, f"ref,due\nTODAY,{today}\n"))
     assert run.items()["TODAY"].status == "successful"
+
+
+def test_a_row_whose_deadline_cannot_be_read_fails_alone_and_the_others_go_on(tmp_path, run_flow_file):
+    run = run_flow_file(write(tmp_path, DEADLINES, "ref,due\nA,2999-12-31\nB,soon\nC,\n"))
+    items = run.items()
+    assert (items["A"].status, items["C"].status) == ("successful", "successful")
+    assert items["B"].status == "failed" and items["B"].exception == "business"
+    assert "its deadline cannot be read" in items["B"].reason and "soon" in items["B"].reason
+
+
+def test_under_the_service_a_row_whose_deadline_cannot_be_read_fails_alone(tmp_path, run_flow_file):
+    queue = in_service(tmp_path, run_flow_file, write(tmp_path, DEADLINES, "ref,due\nA,2999-12-31\nB,soon\n"))
+    items = {i.reference: i for i in queue.items("Due orders")}
+    assert items["A"].state == "successful"
+    assert (items["B"].state, items["B"].exception_kind) == ("failed", "business")
+    assert "its deadline cannot be read" in items["B"].reason

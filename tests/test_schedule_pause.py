@@ -174,12 +174,19 @@ def test_cli_pause_and_resume_are_recorded_with_the_user_who_asked_in_an_audit_l
     assert open_schedule_pauses(home / "h" / "queue.db").get("job").paused_by == "maria"
     code, out, _ = cli(capsys, home, "resume", "job")
     assert code == 0 and "job is resumed" in out
-    log = home / "h" / "service" / "schedule-pauses.jsonl"
+    log = home / "h" / "audit" / "console.jsonl"
     records = [json.loads(line) for line in log.read_text().splitlines()]
-    assert [(r["event"], r["user"], r["schedule_id"]) for r in records] == \
-        [("schedule.pause", "maria", "job"), ("schedule.resume", "maria", "job")]
-    chain_breaks = [problem for problem in verify_audit_log(log).problems if problem.severity == "error"]
-    assert chain_breaks == []  # an append-only log has no run.finished: only that warning is expected
+    assert [(r["action"], r["user"], r["schedule_id"], r["via"]) for r in records] == \
+        [("schedule.pause", "maria", "job", "command line"), ("schedule.resume", "maria", "job", "command line")]
+    assert verify_audit_log(log).ok
+
+
+def test_cli_pause_that_cannot_be_recorded_is_undone_with_a_clear_message(home, capsys):
+    (home / "h" / "audit").mkdir(parents=True)
+    (home / "h" / "audit" / "console.jsonl").mkdir()  # the audit log cannot be written
+    code, _, err = cli(capsys, home, "pause", "job")
+    assert code == 3 and "not done: the audit log could not be written" in err and "Traceback" not in err
+    assert open_schedule_pauses(home / "h" / "queue.db").get("job") is None
 
 
 def test_cli_listing_shows_who_paused_a_schedule(home, capsys):

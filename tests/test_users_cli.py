@@ -163,3 +163,14 @@ def test_removing_a_user_ends_their_console_sessions_even_if_the_name_is_added_a
     assert users_cmd(tmp_path, monkeypatch, "add", viewer.user.name, "--role", "admin", stdin=PASSWORD) == 0
     assert viewer.get("/runs").status_code == 303
     console.close()
+
+
+def test_a_user_change_that_cannot_be_recorded_is_not_made_and_says_why(tmp_path, monkeypatch, capsys):
+    home = tmp_path / "home"
+    (home / "audit" / "console.jsonl").mkdir(parents=True)  # the audit log cannot be written
+    monkeypatch.setattr("sys.stdin", io.StringIO("a-long-password\n"))
+    code = main(["--home", str(home), "users", "add", "maria", "--role", "operator"])
+    captured = capsys.readouterr()
+    assert code == 3 and "not done: the audit log could not be written" in captured.err
+    assert main(["--home", str(home), "users", "list"]) == 0
+    assert "maria" not in capsys.readouterr().out

@@ -40,10 +40,16 @@ def item_deadline(ctx, params):
     return as_moment(value, params.deadline, end_of_day=True)
 
 
-def past_deadline(ctx, params) -> bool:
-    """True when the current row has a deadline and it has passed."""
-    deadline = item_deadline(ctx, params)
-    return deadline is not None and deadline < dt.datetime.now(dt.timezone.utc)
+def deadline_problem(ctx, params) -> tuple[str, str] | None:
+    """Why the current row must not be processed because of its deadline, with the exception kind: its
+    deadline passed (application), or its deadline cell cannot be read (business: a person fixes the row)."""
+    try:
+        deadline = item_deadline(ctx, params)
+    except StepError as error:
+        return f"its deadline cannot be read: {error}", "business"
+    if deadline is not None and deadline < dt.datetime.now(dt.timezone.utc):
+        return "deadline passed", "application"
+    return None
 
 
 @action("for_each", params=ForEachParams, kind="control", shorthand="for_each", blocks=("steps",),
@@ -52,9 +58,6 @@ def past_deadline(ctx, params) -> bool:
             retry_wait="wait before a retry"))
 def for_each(ctx, params):
     """Run the nested steps once per row; failed items are recorded and the loop goes on."""
-    from bastidor.executor.items import run_item, skip_item
-    from bastidor.executor.state import ItemState
-
     rows = ctx.render(params.items)
     if not isinstance(rows, list):
         raise StepError(f"for_each needs a list, got {type(rows).__name__}: {params.items}")
@@ -67,20 +70,30 @@ def for_each(ctx, params):
     for index, row in enumerate(rows, 1):
         ctx.set_variable(params.as_, row)
         ctx.set_variable("index", index)
-        if not is_item_loop:
+        if is_item_loop:
+            _one_item(ctx, params, index, row, seen)
+        else:
             ctx.run_block(ctx.node.blocks["steps"], f"[{index}]")
-            continue
-        ref = str(ctx.render(params.item_ref)) if params.item_ref else str(index)
-        item = ItemState(ref=ref, index=index, data=row if isinstance(row, dict) else {"value": row})
-        if ref in seen:
-            skip_item(ctx, item, f"duplicate reference '{ref}': item {seen[ref]} has the same reference", "business")
-            continue
-        seen[ref] = index
-        if past_deadline(ctx, params):
-            skip_item(ctx, item, "deadline passed", "application")
-            continue
-        run_item(ctx, item, ctx.node.blocks["steps"], params.on_error)
     return {"rows": len(rows)}
+
+
+def _one_item(ctx, params, index: int, row: Any, seen: dict[str, int]) -> None:
+    """Run the current row as a work item, unless its reference repeats an earlier row's or its deadline
+    forbids it (then it is recorded as failed without running)."""
+    from bastidor.executor.items import run_item, skip_item
+    from bastidor.executor.state import ItemState
+
+    ref = str(ctx.render(params.item_ref)) if params.item_ref else str(index)
+    item = ItemState(ref=ref, index=index, data=row if isinstance(row, dict) else {"value": row})
+    if ref in seen:
+        skip_item(ctx, item, f"duplicate reference '{ref}': item {seen[ref]} has the same reference", "business")
+        return
+    seen[ref] = index
+    problem = deadline_problem(ctx, params)
+    if problem is not None:
+        skip_item(ctx, item, *problem)
+        return
+    run_item(ctx, item, ctx.node.blocks["steps"], params.on_error)
 
 
 class IfParams(Params):

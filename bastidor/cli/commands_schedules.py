@@ -5,19 +5,16 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import getpass
 import json
 import sys
 from collections.abc import Callable
 from typing import Any
 
-from bastidor.audit import AuditLog, SecretMasker
-from bastidor.cli.common import error_out, home_dir
+from bastidor.audit import AuditWriteError
+from bastidor.cli.common import error_out, home_dir, os_user
 from bastidor.flow.diagnostics import FlowValidationError, did_you_mean, display_path
 from bastidor.schedule import Schedule, ScheduleSet, load_schedules, next_fire_times
 from bastidor.service.pauses import Pause, PauseError, SchedulePauses, open_schedule_pauses
-
-PAUSE_LOG = "schedule-pauses"
 
 _LABEL_WIDTH = 10
 
@@ -72,11 +69,13 @@ def pause_schedule(args) -> int:
         hint = did_you_mean(args.schedule_id, schedule_set.by_id)
         error_out(f"no schedule '{args.schedule_id}' in {args.schedules}{hint}")
         return 2
-    user = _user()
+    user = os_user()
     done, pause = _change_pauses(args, lambda pauses: pauses.pause(args.schedule_id, user, note=args.note))
     if not done:
         return 2
-    _audit(args, schedule_set, "schedule.pause", user, schedule_id=args.schedule_id, note=pause.note)
+    if not _recorded(args, "schedule.pause", user, undo=lambda pauses: pauses.resume(args.schedule_id),
+                     schedule_id=args.schedule_id, note=pause.note):
+        return 3
     print(f"{args.schedule_id} is paused ({pause.reason}): its fires are recorded as skipped until "
           f"`schedules resume {args.schedule_id}`")
     return 0
@@ -87,13 +86,15 @@ def resume_schedule(args) -> int:
     schedule_set = _schedule_set(args.schedules)
     if schedule_set is None:
         return 2
-    user = _user()
+    user = os_user()
     done, ended = _change_pauses(args, lambda pauses: pauses.resume(args.schedule_id))
     if done and ended is None:
         error_out(f"schedule '{args.schedule_id}' is not paused: nothing to resume")
     if not done or ended is None:
         return 2
-    _audit(args, schedule_set, "schedule.resume", user, schedule_id=args.schedule_id, note=ended.note)
+    undo = lambda pauses: pauses.pause(args.schedule_id, ended.paused_by, note=ended.note)  # noqa: E731
+    if not _recorded(args, "schedule.resume", user, undo=undo, schedule_id=args.schedule_id, note=ended.note):
+        return 3
     print(f"{args.schedule_id} is resumed: it runs again from its next fire time (it was {ended.reason})")
     return 0
 
@@ -121,18 +122,18 @@ def _change_pauses(args, change: Callable[[SchedulePauses], Any]) -> tuple[bool,
         return False, None
 
 
-def _audit(args, schedule_set: ScheduleSet, action: str, user: str, **fields) -> None:
-    path = home_dir(args) / "service" / f"{PAUSE_LOG}.jsonl"
-    with AuditLog.open(path, run_id=PAUSE_LOG, flow="bastidor-schedule-pauses", flow_sha256=schedule_set.sha256,
-                       masker=SecretMasker()) as audit:
-        audit.event(action, user=user, **fields)
+def _recorded(args, action: str, user: str, undo: Callable[[SchedulePauses], Any], **fields) -> bool:
+    """Record the change in the console audit log (where the console records pauses too); if that cannot
+    be written, undo the change and say so: an unrecorded change is not made."""
+    from bastidor.console.console_audit import ConsoleAudit, console_audit_path
 
-
-def _user() -> str:
     try:
-        return getpass.getuser()
-    except Exception:  # no passwd entry in some containers
-        return "unknown"
+        ConsoleAudit(console_audit_path(home_dir(args))).record(user, action, via="command line", **fields)
+        return True
+    except (AuditWriteError, OSError) as error:
+        _change_pauses(args, undo)
+        error_out(f"not done: the audit log could not be written ({error}), so the change was undone")
+        return False
 
 
 def _now(written: str | None) -> dt.datetime | None:

@@ -10,7 +10,8 @@ from __future__ import annotations
 import getpass
 import sys
 
-from bastidor.cli.common import error_out, home_dir
+from bastidor.audit import AuditWriteError
+from bastidor.cli.common import error_out, home_dir, os_user
 from bastidor.console.roles import ROLE_DESCRIPTIONS, ROLES
 
 
@@ -46,12 +47,15 @@ def add_command(args) -> int:
         if users.get(check_name(args.name)) is not None:
             raise UserError(f"there is already a user named {args.name!r}: pick another name, or remove that "
                             "user first")
-        record = lambda: audit.record(_os_user(), "user.add", name=args.name, role=args.role,  # noqa: E731
+        record = lambda: audit.record(os_user(), "user.add", name=args.name, role=args.role,  # noqa: E731
                                       via="command line")
         user = users.add(args.name, args.role, read_password(f"Password for {args.name}: "), then=record)
     except UserError as error:
         error_out(str(error))
         return 2
+    except (AuditWriteError, OSError) as error:
+        error_out(f"not done: the audit log could not be written ({error})")
+        return 3
     print(f"added {user.name} ({user.role}); they can sign in to the console (`runner.py dashboard`)")
     return 0
 
@@ -124,10 +128,13 @@ def _change(args, change, action: str, done: str, end_sessions: bool = False, **
 
     users, audit = _open(args)
     try:
-        change(users, lambda: audit.record(_os_user(), action, name=args.name, via="command line", **fields))
+        change(users, lambda: audit.record(os_user(), action, name=args.name, via="command line", **fields))
     except UserError as error:
         error_out(str(error))
         return 2
+    except (AuditWriteError, OSError) as error:
+        error_out(f"not done: the audit log could not be written ({error})")
+        return 3
     if end_sessions:
         SessionRegistry(users.engine, max_age_s=0).end_all(args.name)
     print(done)
@@ -142,9 +149,3 @@ def _open(args):
     home = home_dir(args)
     return UserStore(open_console_db(home / "console.db")), ConsoleAudit(console_audit_path(home))
 
-
-def _os_user() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "unknown"

@@ -21,8 +21,8 @@ SESSION_CSRF_KEY = "csrf"
 FORM_FIELD = "csrf_token"
 HEADER = "x-csrf-token"
 FORM_SCOPE_KEY = "bastidor.console.form"
-MAX_BODY_BYTES = 50 * 1024 * 1024
-TOO_LARGE = "The form or upload is larger than 50 MB, so it was refused. Send a smaller file."
+MAX_BODY_BYTES = 1024 * 1024
+TOO_LARGE = "The form is larger than 1 MB, so it was refused. Shorten the note and send it again."
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 REFUSED_DETAIL = ("This form has expired or did not come from this console, so nothing was changed. "
                   "Go back, reload the page and try again.")

@@ -7,7 +7,7 @@ ROLES: tuple[str, ...] = ("viewer", "operator", "admin")
 
 ROLE_DESCRIPTIONS: dict[str, str] = {
     "viewer": "sees runs, items, exceptions, flows, schedules and KPIs",
-    "operator": "also re-runs, requeues and resolves exceptions",
+    "operator": "also handles exceptions (assign, resolve, send back for a retry) and pauses schedules",
     "admin": "also manages the console's users",
 }
 

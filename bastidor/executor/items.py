@@ -37,8 +37,7 @@ def skip_item(ctx: StepContext, item: ItemState, reason: str, kind: str) -> None
     deadline); `kind` is the exception kind, business or application."""
     started = utc_now()
     _begin(ctx, item, started)
-    item.status = "failed"
-    item.reason = reason
+    item.status, item.reason, item.exception = "failed", reason, kind
     _finish(ctx, item, started, kind=kind)
 
 

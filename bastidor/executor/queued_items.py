@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from bastidor.executor.errors import RunStopped
-from bastidor.executor.items import run_item
+from bastidor.executor.items import run_item, skip_item
 from bastidor.executor.state import ItemState
 from bastidor.service.heartbeat import Heartbeat
 
@@ -78,15 +78,25 @@ def _wait_for_retries(service: Any, queue_name: str, postponed_here: set[int]) -
     return True
 
 
-def _add_rows(ctx: Any, params: Any, rows: list, queue_name: str) -> int:
+def _readable_deadline(ctx: Any, params: Any) -> Any:
+    """The row's deadline for the queue; None when it cannot be read (the item then fails when claimed)."""
     from bastidor.actions.control import item_deadline
+    from bastidor.executor.errors import StepError
+
+    try:
+        return item_deadline(ctx, params)
+    except StepError:
+        return None
+
+
+def _add_rows(ctx: Any, params: Any, rows: list, queue_name: str) -> int:
     from bastidor.queue import NewItem
 
     new_items = []
     for row in rows:
         ctx.set_variable(params.as_, row)
         new_items.append(NewItem(reference=str(ctx.render(params.item_ref)), data=encode_value(row),
-                                 deadline=item_deadline(ctx, params)))
+                                 deadline=_readable_deadline(ctx, params)))
     result = ctx.state.service.queue.add_items(queue_name, new_items, max_attempts=params.max_attempts)
     already = list(result.already_processed)
     ctx.state.counters.already_processed += len(already)
@@ -97,11 +107,18 @@ def _add_rows(ctx: Any, params: Any, rows: list, queue_name: str) -> int:
 
 def _process(ctx: Any, params: Any, claimed: Any) -> str:
     """Run one claimed item and record its outcome in the queue; returns the item's status."""
+    from bastidor.actions.control import deadline_problem
+
     service = ctx.state.service
     row = decode_value(claimed.data)
     ctx.set_variable(params.as_, row)
     item = ItemState(ref=claimed.reference, index=claimed.id, data=row if isinstance(row, dict) else {"value": row},
                      attempt=claimed.attempts)
+    problem = deadline_problem(ctx, params)
+    if problem is not None:
+        skip_item(ctx, item, *problem)
+        _record(service, claimed, item, params.retry_wait, ctx.state.masker)
+        return item.status
     renew = lambda: service.queue.heartbeat_item(claimed.id, service.worker_id, service.item_lease_s)  # noqa: E731
     with Heartbeat(service.item_lease_s / 3, renew, name=f"item-{claimed.id}"):
         try:

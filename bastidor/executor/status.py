@@ -10,7 +10,7 @@ import time
 from contextlib import contextmanager
 from typing import Any, Iterator
 
-from bastidor.executor.errors import BusinessException, RunStopped, outcome_of
+from bastidor.executor.errors import BusinessException, ItemPostponed, RunStopped, outcome_of
 from bastidor.store import StepRecord
 
 _RECORDED = "_bastidor_recorded"
@@ -61,7 +61,7 @@ def describe_error(exc: BaseException) -> str:
 
 
 def _failure_screenshot(ctx: Any, error: BaseException | None) -> tuple[str, str] | None:
-    if error is None or getattr(error, _RECORDED, False) or isinstance(error, RunStopped):
+    if error is None or getattr(error, _RECORDED, False) or isinstance(error, (RunStopped, ItemPostponed)):
         return None
     _mark_recorded(error)
     return ctx.state.browser.failure_screenshot(ctx.path, ctx.state.secret_targets)

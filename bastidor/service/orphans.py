@@ -35,7 +35,8 @@ def close_orphaned_runs(home: Path, run_ids: list[str], why: str, audit: Any) ->
 
 def notify_crashed(home: Path, run_ids: list[str]) -> None:
     """Send `run_failed` (status crashed) for runs ended here: their bot died, so it could not send it itself.
-    Runs in the background; a notification problem is recorded in the sent-log only, never raised."""
+    Runs in the background and is not audited (the service log may close meanwhile); a delivery that
+    failed is not marked as sent, and nothing is ever raised."""
     from bastidor.notify.api import send_event
     from bastidor.notify.events import RunFailed
     from bastidor.store import open_run_store

@@ -25,7 +25,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import SQLAlchemyError
 
 from bastidor.store.schema import UtcDateTime
-from bastidor.store.sql import SQLITE_BUSY_TIMEOUT_MS, enable_wal
+from bastidor.store.sql import configure_sqlite_connection
 
 NOTE_MAX_CHARS = 500
 
@@ -143,14 +143,7 @@ def pauses_beside(queue: Any) -> SchedulePauses | None:
 
 def _create_engine(path: Path) -> Engine:
     engine = create_engine(f"sqlite:///{path}")
-
-    @event.listens_for(engine, "connect")
-    def _configure(dbapi_connection: Any, connection_record: Any) -> None:
-        cursor = dbapi_connection.cursor()
-        cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
-        enable_wal(cursor, SQLITE_BUSY_TIMEOUT_MS / 1000)
-        cursor.close()
-
+    event.listen(engine, "connect", configure_sqlite_connection)
     return engine
 
 

@@ -85,6 +85,10 @@ class Worker:
             except SecretsError as error:
                 self.queue.finish_run(request.id, self.worker_id, "failed", error=str(error))
                 return "failed"
+            except LeaseLost:  # taken back by the service before the run could start: another bot runs it
+                print(f"{self.worker_id}: request {request.id} was taken back before its run started",
+                      file=sys.stderr, flush=True)
+                return "lost"
         state = RUN_STATES.get(result.status, "failed")
         self._finish_request(request, state, result)
         self._after_run(result.status)

@@ -47,6 +47,10 @@ def check_run_audit(run: RunRecord) -> AuditCheck:
     if not errors and run.status == "running":
         return AuditCheck("in_progress", f"The run is still going; the {result.records} records so far are intact.",
                           records=result.records)
+    if not errors and run.status == "crashed" and run.audit_last_hash is None:
+        return AuditCheck("incomplete", f"The bot stopped before it could close the log: the {result.records} "
+                          "records it wrote are intact, none edited, removed or reordered; nothing after them was "
+                          "recorded.", records=result.records)
     shown = tuple(problem.message for problem in result.problems[:MAX_PROBLEMS_SHOWN])
     return AuditCheck("not_verified", f"Audit chain NOT verified: {len(result.problems)} problem(s). The log was "
                       "altered after it was written; the first break is named below.", shown, result.records)

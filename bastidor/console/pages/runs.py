@@ -53,7 +53,7 @@ def screenshot(request: Request) -> Response:
                            request.path_params["name"])
     if path is None:
         raise HTTPException(404, "There is no such screenshot for this run.")
-    return FileResponse(path, media_type="image/png", headers={"Cache-Control": "private, max-age=3600"})
+    return FileResponse(path, media_type="image/png", headers={"Cache-Control": "no-store"})
 
 
 routes = [
