@@ -24,6 +24,8 @@ from starlette.templating import Jinja2Templates
 
 from bastidor.audit import to_jsonable
 from bastidor.console.csrf import csrf_token
+from bastidor.console.data.exports import MEDIA_TYPES, download_name
+from bastidor.console.data.formats import duration
 from bastidor.console.roles import role_at_least
 from bastidor.console.security import current_user
 
@@ -60,22 +62,6 @@ def when(value: datetime | None) -> str:
     if value.tzinfo is None:
         value = value.replace(tzinfo=timezone.utc)
     return value.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
-
-
-def duration(milliseconds: float | None) -> str:
-    """A duration in milliseconds for people: "85 ms", "1.2 s", "3 min 05 s", "2 h 01 min"."""
-    if milliseconds is None:
-        return ""
-    if milliseconds < 1000:
-        return f"{milliseconds:.0f} ms"
-    seconds = milliseconds / 1000
-    if seconds < 60:
-        return f"{seconds:.1f} s"
-    minutes, seconds = divmod(int(round(seconds)), 60)
-    if minutes < 60:
-        return f"{minutes} min {seconds:02d} s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes:02d} min"
 
 
 def pretty(value: Any) -> str:
@@ -115,3 +101,13 @@ def render(request: Request, template_name: str, context: dict[str, Any] | None 
     }
     return templates.TemplateResponse(request, template_name, {**common, **(context or {})},
                                       status_code=status_code)
+
+
+def download(body: bytes | str, kind: str, stem: str) -> Response:
+    """A file download response (`kind` xlsx or csv) named after `stem` and the current time.
+
+    CSV is sent as UTF-8 with a byte-order mark, so Excel shows accented names correctly."""
+    if isinstance(body, str):
+        body = body.encode("utf-8-sig")
+    disposition = f'attachment; filename="{download_name(stem, kind)}"'
+    return Response(body, media_type=MEDIA_TYPES[kind], headers={"Content-Disposition": disposition})

@@ -18,7 +18,7 @@ from typing import Any, Callable
 
 from bastidor.console.data.catalog import flow_files
 from bastidor.console.data.kpis import DEFAULT_DAYS, FlowKpis, Period, flow_kpis
-from bastidor.console.render import duration
+from bastidor.console.data.formats import duration
 from bastidor.flow.diagnostics import FlowValidationError
 from bastidor.flow.loader import Flow, FlowLoader
 from bastidor.flow.model import Goals

@@ -16,7 +16,7 @@ from bastidor.console.data.goals import GoalResult, goal_results, goals_by_flow,
 from bastidor.console.data.kpi_charts import Chart, bar_chart, line_chart
 from bastidor.console.data.kpis import (DayKpis, FlowKpis, Period, ReasonCount, daily_trend, exception_reasons,
                                         flow_kpis, flows_with_runs)
-from bastidor.console.render import duration
+from bastidor.console.data.formats import duration
 from bastidor.store import RunStore
 
 EXPORT_HEADERS = (

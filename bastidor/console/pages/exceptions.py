@@ -34,8 +34,7 @@ from bastidor.console.data.exceptions import (
 )
 from bastidor.console.data.exports import export_file
 from bastidor.console.data.items import latest_item
-from bastidor.console.pages.items import download
-from bastidor.console.render import flash, render
+from bastidor.console.render import download, flash, render
 from bastidor.console.roles import role_at_least
 from bastidor.console.security import require, safe_next
 from bastidor.console.users import User

@@ -15,10 +15,10 @@ from starlette.routing import Route
 from bastidor.console.app import error_page
 from bastidor.console.context import get_context
 from bastidor.console.data.exceptions import get_case
-from bastidor.console.data.exports import MEDIA_TYPES, download_name, export_file
+from bastidor.console.data.exports import export_file
 from bastidor.console.data.item_timeline import item_timeline
 from bastidor.console.data.items import EXCEPTION_CHOICES, STATUS_CHOICES, ItemFilters, export_table, list_items
-from bastidor.console.render import render
+from bastidor.console.render import download, render
 from bastidor.console.security import require
 
 
@@ -61,16 +61,6 @@ def _export(request: Request, kind: str) -> Response:
     body, count = export_file(kind, *export_table(ctx.store, filters), sheet="Items")
     ctx.audit.record(user.name, "items.export", format=kind, filters=filters.query(), rows=count)
     return download(body, kind, "items")
-
-
-def download(body: bytes | str, kind: str, stem: str) -> Response:
-    """A file download response (`kind` xlsx or csv) named after `stem` and the current time.
-
-    CSV is sent as UTF-8 with a byte-order mark, so Excel shows accented names correctly."""
-    if isinstance(body, str):
-        body = body.encode("utf-8-sig")
-    disposition = f'attachment; filename="{download_name(stem, kind)}"'
-    return Response(body, media_type=MEDIA_TYPES[kind], headers={"Content-Disposition": disposition})
 
 
 routes = [

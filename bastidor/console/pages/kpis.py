@@ -20,8 +20,7 @@ from bastidor.console.data.exports import export_file
 from bastidor.console.data.goals import per_day, percent
 from bastidor.console.data.kpi_summary import export_table, flow_report, summary_rows
 from bastidor.console.data.kpis import Period, period_from_query
-from bastidor.console.pages.items import download
-from bastidor.console.render import render
+from bastidor.console.render import download, render
 from bastidor.console.security import require
 
 QUICK_PERIODS = (7, 30, 90)
