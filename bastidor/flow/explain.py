@@ -37,12 +37,22 @@ _BOUNDS = {"greater_than_equal": ("at least", "ge"), "less_than_equal": ("at mos
            "greater_than": ("more than", "gt"), "less_than": ("less than", "lt")}
 
 
+RENAMED_KEYS = {("targets",): "goals"}
+"""Header keys of earlier versions of the language, and what they are called now."""
+
+
+def _renamed(loc: Loc) -> str:
+    """A hint for a key that was renamed, e.g. `targets` (now `goals`), or "" when it was not."""
+    new = RENAMED_KEYS.get(tuple(loc))
+    return f": it is now called '{new}' (see 'Goals' in docs/flow-language.md)" if new else ""
+
+
 def _sentence(err: dict, loc: Loc, model: type[BaseModel], where: str) -> str:
     kind = err["type"]
     field = _field_name(loc)
     subject = f"'{field}'" if field else where
     if kind == "extra_forbidden":
-        return f"unknown key '{field}' in {where}{did_you_mean(str(field), _choices(model, loc))}"
+        return f"unknown key '{field}' in {where}{_renamed(loc) or did_you_mean(str(field), _choices(model, loc))}"
     if kind == "missing":
         return _missing(model, loc, field, where)
     if kind in _BOUNDS:
