@@ -74,8 +74,8 @@ def test_supervisor_signs_in_opens_a_failed_run_and_sees_its_screenshot(console_
     failed_step = page.locator("details[open]", has_text="Check the impossible link").last
     assert failed_step.get_by_text("failed", exact=True).first.is_visible()
     screenshot = failed_step.get_by_role("img", name="Screenshot of the page when step Check the impossible link")
-    screenshot.wait_for()
-    assert screenshot.evaluate("img => img.complete && img.naturalWidth > 0")
+    screenshot.scroll_into_view_if_needed()  # it loads lazily, when it comes into view
+    assert screenshot.evaluate("img => img.decode().then(() => img.naturalWidth > 0)"), "the image is served"
     assert PORTAL_PASSWORD not in page.content()
 
 
