@@ -14,7 +14,6 @@ import ssl
 import threading
 from dataclasses import dataclass
 from email import message_from_bytes, policy
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -24,6 +23,7 @@ from aiosmtpd.smtp import AuthResult
 from bastidor.audit import verify_audit_log
 from bastidor.notify import NewException, Notifier, RunFailed, notify_schedule_misfire, notify_target_missed
 from bastidor.secrets import EnvironmentSecrets
+from webhook_support import webhook  # noqa: F401  (the fixture)
 
 SMTP_USER = "bastidor"
 SMTP_PASSWORD = "smtp-pw-5d81c7"
@@ -86,53 +86,6 @@ def smtp_inbox():
     controller.start()
     yield inbox
     controller.stop()
-
-
-@dataclass
-class Post:
-    """One request the webhook receiver got."""
-
-    path: str
-    headers: dict[str, str]
-    body: dict
-
-
-class WebhookReceiver(ThreadingHTTPServer):
-    """A real HTTP server that keeps every POST and answers with the queued statuses (then 200)."""
-
-    def __init__(self) -> None:
-        super().__init__(("127.0.0.1", 0), _ReceiverHandler)
-        self.posts: list[Post] = []
-        self.statuses: list[int] = []
-
-    @property
-    def url(self) -> str:
-        """The receiver's base URL."""
-        return f"http://127.0.0.1:{self.server_address[1]}"
-
-
-class _ReceiverHandler(BaseHTTPRequestHandler):
-    def do_POST(self):  # noqa: N802 (http.server's hook name)
-        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        self.server.posts.append(Post(self.path, {k.lower(): v for k, v in self.headers.items()}, json.loads(body)))
-        status = self.server.statuses.pop(0) if self.server.statuses else 200
-        self.send_response(status)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    def log_message(self, *args) -> None:
-        """Quiet."""
-
-
-@pytest.fixture
-def webhook():
-    """A real webhook receiver on 127.0.0.1."""
-    receiver = WebhookReceiver()
-    thread = threading.Thread(target=receiver.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    yield receiver
-    receiver.shutdown()
-    receiver.server_close()
 
 
 def config(tmp_path: Path, *, smtp_port: int, hook_url: str, flows: str = "", extra_rules: str = "") -> Path:

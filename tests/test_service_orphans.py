@@ -14,6 +14,7 @@ from bastidor.queue import open_work_queue
 from bastidor.service.orphans import close_or_keep
 from bastidor.service.worker import Worker
 from bastidor.store import open_run_store
+from webhook_support import webhook  # noqa: F401  (the fixture)
 
 SLOW_FLOW = "name: Slow\nsteps:\n  - wait: 2s\n  - log: done\n"
 
@@ -74,28 +75,12 @@ def test_runs_that_cannot_be_ended_now_are_kept_for_the_next_check_and_the_servi
     assert verify_audit_log(tmp_path / "service.jsonl").ok
 
 
-def test_a_run_ended_as_crashed_for_its_dead_bot_is_notified_as_a_failed_run(tmp_path, monkeypatch):
-    import json
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
+def test_a_run_ended_as_crashed_for_its_dead_bot_is_notified_as_a_failed_run(tmp_path, monkeypatch, webhook):
     from bastidor.service.orphans import close_orphaned_runs
     from bastidor.store import RunRecord
 
-    received = []
-
-    class Receiver(BaseHTTPRequestHandler):
-        def do_POST(self):
-            received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
-            self.send_response(204)
-            self.end_headers()
-
-        def log_message(self, *args):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
     (tmp_path / "notifications.yaml").write_text(
-        f"channels:\n  ops:\n    type: webhook\n    url: http://127.0.0.1:{server.server_port}/hook\n"
+        f"channels:\n  ops:\n    type: webhook\n    url: {webhook.url}/hook\n"
         "rules:\n  - events: [run_failed]\n    channels: [ops]\n", encoding="utf-8")
     monkeypatch.setenv("BASTIDOR_NOTIFICATIONS", str(tmp_path / "notifications.yaml"))
     home = tmp_path / "home"
@@ -104,9 +89,8 @@ def test_a_run_ended_as_crashed_for_its_dead_bot_is_notified_as_a_failed_run(tmp
                                    flow_sha256="0" * 64))
     audit = service_audit(tmp_path)
     assert close_orphaned_runs(home, ["run-dead"], "its lease expired", audit) == ["run-dead"]
-    assert wait_for(lambda: bool(received), timeout=20)
-    server.shutdown()
+    assert wait_for(lambda: bool(webhook.posts), timeout=20)
     audit.close()
-    assert [(body["event"], body["run_id"], body["status"]) for body in received] == [
-        ("run_failed", "run-dead", "crashed")]
-    assert "its bot stopped" in received[0]["error"]
+    [notice] = [post.body for post in webhook.posts]
+    assert (notice["event"], notice["run_id"], notice["status"]) == ("run_failed", "run-dead", "crashed")
+    assert "its bot stopped" in notice["error"]

@@ -15,6 +15,7 @@ from bastidor.audit import AuditLog, SecretMasker
 from bastidor.queue import open_work_queue
 from bastidor.schedule import load_schedules
 from bastidor.service.scheduler import FireRecorder, Scheduler
+from webhook_support import webhook  # noqa: F401  (the fixture)
 
 UTC = dt.timezone.utc
 T0 = dt.datetime(2026, 1, 7, 9, 0, tzinfo=UTC)  # a Wednesday
@@ -113,41 +114,21 @@ def test_missed_and_overlap_skipped_fires_raise_a_misfire_alert_once_and_runs_do
     assert "overlap policy skip" in alerts[0][2] and "misfire grace" in alerts[1][2]
 
 
-def test_a_misfire_alert_reaches_the_webhook_and_the_service_audit_log(setup, tmp_path, monkeypatch):
-    import json
-    import threading
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
+def test_a_misfire_alert_reaches_the_webhook_and_the_service_audit_log(setup, tmp_path, monkeypatch, webhook):
     from bastidor.service.alerts import misfire_alerter
 
-    received = []
-
-    class Receiver(BaseHTTPRequestHandler):
-        def do_POST(self):
-            received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
-            self.send_response(204)
-            self.end_headers()
-
-        def log_message(self, *args):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
     (tmp_path / "notifications.yaml").write_text(
-        f"channels:\n  ops:\n    type: webhook\n    url: http://127.0.0.1:{server.server_port}/hook\n"
+        f"channels:\n  ops:\n    type: webhook\n    url: {webhook.url}/hook\n"
         "rules:\n  - events: [schedule_misfire]\n    channels: [ops]\n", encoding="utf-8")
     monkeypatch.setenv("BASTIDOR_NOTIFICATIONS", str(tmp_path / "notifications.yaml"))
     schedule, _, recorder, _ = setup
-    recorder.on_misfire = misfire_alerter(tmp_path / "home", recorder.audit)
+    alerter = misfire_alerter(tmp_path / "home", recorder.audit)
+    recorder.on_misfire = alerter
     recorder.missed(schedule, T0 - dt.timedelta(minutes=30))
-    for _ in range(100):
-        if any(line.get("event") == "notification.sent"
-               for line in map(json.loads, (tmp_path / "service.jsonl").read_text().splitlines())):
-            break
-        threading.Event().wait(0.1)
-    server.shutdown()
-    assert [(body["event"], body["schedule_id"], body["flow"]) for body in received] == [
+    alerter.close()
+    assert [(post.body["event"], post.body["schedule_id"], post.body["flow"]) for post in webhook.posts] == [
         ("schedule_misfire", "job", "Tiny")]
+    assert '"event":"notification.sent"' in (tmp_path / "service.jsonl").read_text()
 
 
 def test_an_alert_that_cannot_be_raised_never_stops_the_fire_from_being_recorded(setup, tmp_path):
