@@ -42,22 +42,14 @@ def add_command(args) -> int:
     """Add a user with the password read from standard input."""
     from bastidor.console.users import UserError, check_name
 
-    users, audit = _open(args)
-    try:
+    def add(users, record) -> None:
         if users.get(check_name(args.name)) is not None:
             raise UserError(f"there is already a user named {args.name!r}: pick another name, or remove that "
                             "user first")
-        record = lambda: audit.record(os_user(), "user.add", name=args.name, role=args.role,  # noqa: E731
-                                      via="command line")
-        user = users.add(args.name, args.role, read_password(f"Password for {args.name}: "), then=record)
-    except UserError as error:
-        error_out(str(error))
-        return 2
-    except (AuditWriteError, OSError) as error:
-        error_out(f"not done: the audit log could not be written ({error})")
-        return 3
-    print(f"added {user.name} ({user.role}); they can sign in to the console (`runner.py dashboard`)")
-    return 0
+        users.add(args.name, args.role, read_password(f"Password for {args.name}: "), then=record)
+
+    return _change(args, add, "user.add", f"added {args.name} ({args.role}); they can sign in to the console "
+                   "(`runner.py dashboard`)", role=args.role)
 
 
 def list_command(args) -> int:
