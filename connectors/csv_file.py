@@ -12,7 +12,7 @@ from typing import IO
 from .csv_sniff import CANDIDATE_DELIMITERS, SNIFF_CHARS, sniff_delimiter
 from .csv_writer import write_csv_rows
 from .errors import ConnectorError
-from .rows import SourceRow, header_name, header_problem, trim_trailing_blanks
+from .rows import SourceRow, header_name, header_problem, row_limit, too_many_rows, trim_trailing_blanks
 
 __all__ = ["read_csv_rows", "write_csv_rows", "sniff_delimiter", "CANDIDATE_DELIMITERS"]
 
@@ -28,8 +28,8 @@ def read_csv_rows(
     ``delimiter`` is the separator; when None it is guessed among comma, semicolon, tab and pipe.
     Values are stripped strings, empty values are None, and empty lines are skipped.
     A blank or repeated column name, a row with a different number of values than the header,
-    more than ``max_rows`` data rows, or bytes that are not valid ``encoding`` raise a
-    ConnectorError naming the file and line. The file is opened on the first ``next()``.
+    more than ``max_rows`` data rows (default: DEFAULT_MAX_ROWS), or bytes that are not valid
+    ``encoding`` raise a ConnectorError naming the file and line. The file is opened on the first ``next()``.
     """
     if delimiter is not None and len(delimiter) != 1:
         raise ValueError(f"delimiter must be a single character, not {delimiter!r}")
@@ -81,7 +81,7 @@ class _CsvReader:
         """Yield the data rows after the header line, skipping empty ones."""
         records = self._records(text)
         columns = self._header(records)
-        count = 0
+        count, limit = 0, row_limit(max_rows)
         for line, record in records:
             values = [value.strip() or None for value in record]
             if all(value is None for value in values):
@@ -94,13 +94,8 @@ class _CsvReader:
                     line=line,
                 )
             count += 1
-            if max_rows is not None and count > max_rows:
-                raise ConnectorError(
-                    self.source,
-                    f"the file has more than {max_rows} data rows (max_rows: {max_rows}); "
-                    "raise max_rows or split the file",
-                    line=line,
-                )
+            if count > limit:
+                raise ConnectorError(self.source, too_many_rows("file", max_rows), line=line)
             yield SourceRow(dict(zip(columns, values)), row_number=line, source=self.source)
 
     def _header(self, records: Iterator[tuple[int, list[str]]]) -> list[str]:

@@ -14,7 +14,16 @@ from openpyxl.utils import get_column_letter
 from .errors import ConnectorError
 from .excel_files import damaged_workbook, load_workbook_from, open_workbook_file
 from .excel_writer import write_excel_rows
-from .rows import SourceRow, header_name, header_problem, is_blank, trim_trailing_blanks
+from .rows import (
+    SourceRow,
+    header_name,
+    header_problem,
+    is_blank,
+    row_limit,
+    too_many_rows,
+    trim_trailing_blanks,
+)
+from .unpack_limits import MAX_SETTABLE_UNPACKED_MB, MAX_UNPACKED_MB
 
 __all__ = ["read_excel_rows", "write_excel_rows", "FORMULA_MODES"]
 
@@ -28,6 +37,7 @@ def read_excel_rows(
     header_row: int = 1,
     max_rows: int | None = None,
     formulas: str = "cached",
+    max_unpacked_mb: int | None = None,
 ) -> Iterator[SourceRow]:
     """Stream the data rows of one worksheet as SourceRows keyed by the header's column names.
 
@@ -35,7 +45,9 @@ def read_excel_rows(
     row holding the column names; rows above it are ignored and empty rows are skipped.
     Fractional numbers come back as Decimal, whole numbers as int, midnight datetimes as date,
     empty cells as None. ``formulas="cached"`` returns the values Excel last calculated;
-    ``"reject"`` raises on the first formula cell. More than ``max_rows`` data rows raises.
+    ``"reject"`` raises on the first formula cell. More than ``max_rows`` data rows raises
+    (default: DEFAULT_MAX_ROWS). A workbook that would unpack to more than ``max_unpacked_mb``
+    (default: MAX_UNPACKED_MB) is refused before anything in it is read.
 
     The file is opened on the first ``next()`` and closed when the iterator ends or is closed;
     every problem is raised as a ConnectorError naming the file, sheet and cell.
@@ -46,15 +58,26 @@ def read_excel_rows(
         raise ValueError(f"header_row must be 1 or more, not {header_row}")
     if max_rows is not None and max_rows < 0:
         raise ValueError(f"max_rows must be 0 or more, not {max_rows}")
-    return _stream(os.fspath(path), sheet, header_row, max_rows, formulas == "reject")
+    unpack_limit = MAX_UNPACKED_MB if max_unpacked_mb is None else max_unpacked_mb
+    if not 1 <= unpack_limit <= MAX_SETTABLE_UNPACKED_MB:
+        raise ValueError(f"max_unpacked_mb must be 1 to {MAX_SETTABLE_UNPACKED_MB}, not {unpack_limit}")
+    return _stream(os.fspath(path), sheet, header_row, max_rows, formulas == "reject", unpack_limit)
 
 
 def _stream(
-    source: str, sheet: str | None, header_row: int, max_rows: int | None, reject_formulas: bool
+    source: str,
+    sheet: str | None,
+    header_row: int,
+    max_rows: int | None,
+    reject_formulas: bool,
+    unpack_limit: int,
 ) -> Iterator[SourceRow]:
     """Own the open file and workbook for as long as rows are being read."""
     with open_workbook_file(source) as handle:
-        workbook = load_workbook_from(source, handle, read_only=True, data_only=not reject_formulas)
+        workbook = load_workbook_from(
+            source, handle, max_unpacked_mb=unpack_limit, limit_setting="max_unpacked_mb",
+            read_only=True, data_only=not reject_formulas,
+        )
         try:
             worksheet = _pick_sheet(source, workbook, sheet)
             reader = _SheetReader(source, worksheet.title, reject_formulas)
@@ -102,21 +125,29 @@ class _SheetReader:
         worksheet.reset_dimensions()  # a wrong <dimension> tag must not cut rows off
         cells_by_row = worksheet.iter_rows(min_row=header_row, values_only=not self.reject_formulas)
         numbered = enumerate(cells_by_row, start=header_row)
-        _, header_cells = next(numbered, (header_row, ()))
-        columns = self._header(header_cells, header_row)
-        count = 0
+        first = next(numbered, None)
+        if first is None:
+            raise self._empty_sheet(header_row)
+        columns = self._header(first[1], header_row)
+        count, limit = 0, row_limit(max_rows)
         for number, cells in numbered:
             values = self._values(cells, number, len(columns))
             if all(is_blank(value) for value in values):
                 continue
             count += 1
-            if max_rows is not None and count > max_rows:
-                raise self._error(
-                    f"the sheet has more than {max_rows} data rows (max_rows: {max_rows}); "
-                    "raise max_rows or split the file",
-                    row=number,
-                )
+            if count > limit:
+                raise self._error(too_many_rows("sheet", max_rows), row=number)
             yield SourceRow(dict(zip(columns, values)), row_number=number, source=self.source)
+
+    def _empty_sheet(self, header_row: int) -> ConnectorError:
+        """The error for a sheet with no rows at all from the header row down: no column names, no data."""
+        below = "" if header_row == 1 else f" from row {header_row} (header_row) down"
+        return ConnectorError(
+            self.source,
+            f"the sheet is empty{below}: it has no column names and no data rows; "
+            "check that the right file and sheet were given",
+            sheet=self.title,
+        )
 
     def _header(self, cells: Sequence[Any], row: int) -> list[str]:
         """Read and check the column names in the header row."""

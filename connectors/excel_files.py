@@ -1,4 +1,4 @@
-"""Open workbook files safely: plain-sentence errors for missing, old-format or damaged files."""
+"""Open workbook files safely: plain-sentence errors for missing, old-format, oversized or damaged files."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from typing import IO, Any
 import openpyxl
 
 from .errors import ConnectorError
+from .unpack_limits import MAX_UNPACKED_MB, check_unpacked_size
 
 _ZIP_MAGIC = b"PK\x03\x04"
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0"
@@ -30,8 +31,31 @@ def open_workbook_file(source: str) -> Iterator[IO[bytes]]:
         yield handle
 
 
-def load_workbook_from(source: str, handle: IO[bytes], **options: Any) -> Any:
-    """Load a workbook with openpyxl ``options`` after checking the bytes look like an .xlsx file."""
+def load_workbook_from(
+    source: str,
+    handle: IO[bytes],
+    *,
+    max_unpacked_mb: int = MAX_UNPACKED_MB,
+    limit_setting: str | None = None,
+    **options: Any,
+) -> Any:
+    """Load a workbook with openpyxl ``options`` after checking it is an .xlsx file of bounded size.
+
+    A workbook that would unpack to more than ``max_unpacked_mb`` is refused before anything in it
+    is inflated; ``limit_setting`` names the step setting that raises the limit, for the message.
+    """
+    _check_magic(source, handle)
+    try:
+        check_unpacked_size(source, handle, max_unpacked_mb, limit_setting)
+        return openpyxl.load_workbook(handle, **options)
+    except ConnectorError:
+        raise
+    except Exception as exc:
+        raise damaged_workbook(source, exc) from exc
+
+
+def _check_magic(source: str, handle: IO[bytes]) -> None:
+    """Refuse old .xls workbooks and files that are not zip archives, by their first bytes."""
     magic = handle.read(4)
     handle.seek(0)
     if magic == _OLE_MAGIC:
@@ -45,10 +69,6 @@ def load_workbook_from(source: str, handle: IO[bytes], **options: Any) -> Any:
             source,
             "the file is not an Excel .xlsx workbook; for a text file with separators use the CSV connector",
         )
-    try:
-        return openpyxl.load_workbook(handle, **options)
-    except Exception as exc:
-        raise damaged_workbook(source, exc) from exc
 
 
 def damaged_workbook(source: str, exc: BaseException) -> ConnectorError:

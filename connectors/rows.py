@@ -7,6 +7,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+# Readers stop here when a flow sets no max_rows: far past a day's back-office batch, and a list of
+# this many rows still fits comfortably in a bot's memory.
+DEFAULT_MAX_ROWS = 100_000
 _PLAIN_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
 
 
@@ -38,6 +41,24 @@ def _rebuild_row(values: dict, row_number: int, source: str) -> SourceRow:
 def is_blank(value: Any) -> bool:
     """True for a value that carries no data: None or text made only of spaces."""
     return value is None or (isinstance(value, str) and not value.strip())
+
+
+def row_limit(max_rows: int | None) -> int:
+    """The most data rows a reader returns: ``max_rows`` when given, otherwise DEFAULT_MAX_ROWS."""
+    return DEFAULT_MAX_ROWS if max_rows is None else max_rows
+
+
+def too_many_rows(what: str, max_rows: int | None) -> str:
+    """Say that the ``what`` (sheet, file) has more data rows than allowed, and how to allow more."""
+    if max_rows is not None:
+        return (
+            f"the {what} has more than {max_rows} data rows (max_rows: {max_rows}); "
+            "raise max_rows or split the file"
+        )
+    return (
+        f"the {what} has more than {DEFAULT_MAX_ROWS:,} data rows, the limit when max_rows is not set; "
+        "if that many rows are expected, set max_rows: to the number of rows it holds, or split the file"
+    )
 
 
 def header_problem(names: Sequence[str]) -> tuple[int, str] | None:

@@ -14,14 +14,22 @@ from bastidor.expr import to_text
 from bastidor.flow.types import Text
 
 
+MIN_ROWS_HELP = ("Fail the step when fewer data rows are read "
+                 "(default: 0; 1 when the rows feed a for_each_item).")
+
+
 class ReadExcelParams(Params, Into):
     """Read the rows of an Excel sheet."""
 
     path: Text = Field(description="The .xlsx file; relative paths are taken from the flow's folder.")
     sheet: Text | None = Field(None, description="Sheet name (default: the first sheet).")
     header_row: int = Field(1, ge=1, description="Row holding the column names.")
-    max_rows: int | None = Field(None, ge=1, description="Refuse files with more rows than this.")
+    max_rows: int | None = Field(None, ge=1, description="Refuse sheets with more data rows than this "
+                                 "(default: 100000).")
+    min_rows: int | None = Field(None, ge=0, description=MIN_ROWS_HELP)
     formulas: Literal["cached", "reject"] = "cached"
+    max_unpacked_mb: int | None = Field(None, ge=1, le=4096, description="Refuse workbooks that would unpack "
+                                        "to more than this many MB (default: 256).")
 
 
 @action("read_excel", params=ReadExcelParams, kind="data",
@@ -33,7 +41,10 @@ def read_excel(ctx, params):
 
     path = ctx.input_path(to_text(params.path))
     rows = list(read_excel_rows(path, sheet=params.sheet, header_row=params.header_row,
-                                max_rows=params.max_rows, formulas=params.formulas))
+                                max_rows=params.max_rows, formulas=params.formulas,
+                                max_unpacked_mb=params.max_unpacked_mb))
+    where = f"{path}, sheet {params.sheet}" if params.sheet is not None else f"{path}, first sheet"
+    require_rows(len(rows), effective_min_rows(ctx, params), where)
     ctx.set_variable(params.into, rows)
     return {"rows": len(rows), "file": str(path)}
 
@@ -44,7 +55,9 @@ class ReadCsvParams(Params, Into):
     path: Text = Field(description="The .csv file; relative paths are taken from the flow's folder.")
     delimiter: str | None = Field(None, max_length=1, description="Column separator (default: detected).")
     encoding: str = "utf-8-sig"
-    max_rows: int | None = Field(None, ge=1)
+    max_rows: int | None = Field(None, ge=1, description="Refuse files with more data rows than this "
+                                 "(default: 100000).")
+    min_rows: int | None = Field(None, ge=0, description=MIN_ROWS_HELP)
 
 
 @action("read_csv", params=ReadCsvParams, kind="data", describe="Read the CSV file {path} into {into:plain}")
@@ -55,8 +68,34 @@ def read_csv(ctx, params):
     path = ctx.input_path(to_text(params.path))
     rows = list(read_csv_rows(path, delimiter=params.delimiter, encoding=params.encoding,
                               max_rows=params.max_rows))
+    require_rows(len(rows), effective_min_rows(ctx, params), str(path))
     ctx.set_variable(params.into, rows)
     return {"rows": len(rows), "file": str(path)}
+
+
+def effective_min_rows(ctx: Any, params: Any) -> int:
+    """The fewest data rows a read step accepts: its ``min_rows`` when written, else the step's default.
+
+    The default is the step node's ``default_min_rows``, 0 when it has none. The flow loader gives
+    the step that supplies the items of a work-item loop ``default_min_rows = 1`` (see
+    bastidor/flow/item_rules.py), so an empty file fails the run visibly instead of ending it
+    "succeeded, 0 items"; every other read step accepts an empty file unless it sets ``min_rows``.
+    """
+    if params.min_rows is not None:
+        return params.min_rows
+    return getattr(ctx.node, "default_min_rows", 0)
+
+
+def require_rows(count: int, minimum: int, where: str) -> None:
+    """Fail the step when fewer than ``minimum`` data rows were read from ``where`` (a file, a sheet)."""
+    if count >= minimum:
+        return
+    if count == 0:
+        remedy = "set min_rows: 0 if an empty file is normal"
+    else:
+        remedy = "lower min_rows if fewer rows are normal"
+    raise StepError(f"{where}: {count} data row{'' if count == 1 else 's'}, but this step needs at least "
+                    f"{minimum} (min_rows: {minimum}); check that the right file was given, or {remedy}")
 
 
 class WriteRowsParams(Params):
