@@ -17,7 +17,7 @@ PRICE_FLOW = """
 name: Price lines
 steps:
   - read_csv: {path: lines.csv, into: lines}
-  - for_each: "{{ lines }}"
+  - for_each_item: "{{ lines }}"
     as: line
     item_ref: "{{ line.sku }}"
     steps:
@@ -78,7 +78,7 @@ def day(year: int, month: int, day_of_month: int, hour: int = 12) -> datetime:
 
 
 def run_in_service(run_flow_file: Any, flow: Path, queue: WorkQueue, **options: Any) -> Any:
-    """Run `flow` as a service bot would, its top-level for_each going through `queue`; the FlowRun."""
+    """Run `flow` as a service bot would, its for_each_item going through `queue`; the FlowRun."""
     import threading
 
     from bastidor.service.worker import ServiceBinding

@@ -20,7 +20,7 @@ inputs:
   rate: {type: decimal, default: "0.5"}
 steps:
   - set: {rows: "{{ [{'n': 1}, {'n': 2}, {'n': 3}] }}"}
-  - for_each: "{{ rows }}"
+  - for_each_item: "{{ rows }}"
     item_ref: "{{ 'N' + text(row.n) }}"
     steps:
       - if: "{{ row.n == 2 }}"

@@ -112,7 +112,7 @@ def test_filters_and_sign_out_work_in_the_browser(console_page, failed_browser_r
 BLOCKED_FLOW = """
 name: Credit checks
 steps:
-  - for_each: "{{ ['C-1', 'C-2'] }}"
+  - for_each_item: "{{ ['C-1', 'C-2'] }}"
     as: order
     item_ref: "{{ order }}"
     steps:

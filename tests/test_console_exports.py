@@ -126,7 +126,7 @@ name: Price lines
 secrets: [CUSTOMER_CODE]
 steps:
   - read_csv: {path: lines.csv, into: lines}
-  - for_each: "{{ lines }}"
+  - for_each_item: "{{ lines }}"
     as: line
     item_ref: "{{ line.sku }}"
     steps:

@@ -109,7 +109,7 @@ def test_flow_page_reads_as_a_procedure_with_inputs_secret_names_goals_and_a_sub
     page = console.client("viewer").get("/flows/order_entry.yaml")
     assert page.status_code == 200
     text = text_of(page)
-    assert "For each order in orders (item reference: order.order_id; on error: continue):" in text
+    assert "For each order in orders, as a work item (item reference: order.order_id; on error: continue):" in text
     assert "Fill the field labelled 'Quantity' with order.quantity" in text
     assert "Click the button 'Submit order'" in text
     assert "Check that the element 'order-total' shows expected_total" in text

@@ -31,7 +31,7 @@ steps:
   - read_csv: {path: "{{ lines_file }}", into: lines}
   - set:
       auth: "{{ 'Bearer ' + secrets.API_TOKEN }}"
-  - for_each: "{{ lines }}"
+  - for_each_item: "{{ lines }}"
     as: line
     item_ref: "{{ line.sku }}"
     steps:

@@ -20,7 +20,7 @@ inputs:
   vat_rate: {type: decimal, default: "0.23"}
 steps:
   - read_csv: {path: "{{ lines_file }}", into: lines}
-  - for_each: "{{ lines }}"
+  - for_each_item: "{{ lines }}"
     as: line
     item_ref: "{{ line.sku }}"
     steps:
@@ -101,7 +101,8 @@ def test_business_exceptions_are_never_retried(tmp_path, run_flow_file):
     flow = write(tmp_path, "no_retry.yaml", """
 name: No retry for business rules
 steps:
-  - for_each: "{{ [1] }}"
+  - for_each_item: "{{ [1] }}"
+    item_ref: "{{ row }}"
     steps:
       - fail_item: Customer is blocked
         retry: {attempts: 5}
@@ -118,7 +119,7 @@ def test_duplicate_item_references_are_processed_once(tmp_path, run_flow_file):
 name: Duplicates
 steps:
   - read_csv: {path: dupes.csv, into: rows}
-  - for_each: "{{ rows }}"
+  - for_each_item: "{{ rows }}"
     item_ref: "{{ row.ref }}"
     steps:
       - append_to: {list: seen, value: "{{ row.amount }}"}

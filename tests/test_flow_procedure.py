@@ -103,7 +103,7 @@ def test_order_entry_reads_as_numbered_sentences_nested_under_the_loop():
     lines = text.splitlines()
     loop = next(re.match(r"^(\d+)\. (.*)$", line) for line in lines if "For each" in line)
     n = loop.group(1)
-    assert loop.group(2) == "For each order in orders (item reference: order.order_id; on error: continue):"
+    assert loop.group(2) == "For each order in orders, as a work item (item reference: order.order_id; on error: continue):"
     assert "1. Sign in to the portal — Run the steps of common/login.yaml" in lines
     assert "Read the orders workbook — Read the sheet 'Orders' of the Excel file orders_file into orders" in text
     inside = [line for line in lines if line.startswith(f"   {n}.")]

@@ -14,7 +14,7 @@ POSTPONING = """
 name: Ship when ready
 steps:
   - read_csv: {path: orders.csv, into: orders}
-  - for_each: "{{ orders }}"
+  - for_each_item: "{{ orders }}"
     as: order
     item_ref: "{{ order.ref }}"
     steps:
@@ -28,7 +28,7 @@ DEADLINES = """
 name: Due orders
 steps:
   - read_csv: {path: orders.csv, into: orders}
-  - for_each: "{{ orders }}"
+  - for_each_item: "{{ orders }}"
     as: order
     item_ref: "{{ order.ref }}"
     deadline: "{{ order.due }}"
@@ -103,7 +103,7 @@ STOP_ON_ERROR = """
 name: Ship or stop
 steps:
   - read_csv: {path: orders.csv, into: orders}
-  - for_each: "{{ orders }}"
+  - for_each_item: "{{ orders }}"
     as: order
     item_ref: "{{ order.ref }}"
     on_error: stop
@@ -128,7 +128,7 @@ PUT_OFF_TO_THE_PAST = """
 name: Put off
 steps:
   - read_csv: {path: orders.csv, into: orders}
-  - for_each: "{{ orders }}"
+  - for_each_item: "{{ orders }}"
     as: order
     item_ref: "{{ order.ref }}"
     retry_wait: 1s

@@ -1,99 +1,44 @@
-"""Control steps: loops over items, conditions, sub-flows, and business exceptions."""
+"""Control steps: plain loops, conditions, sub-flows, and business exceptions."""
 
 from __future__ import annotations
 
-import datetime as dt
-from typing import Any
+from typing import Any, ClassVar
 
 from pydantic import Field
 
 from bastidor.actions.base import Params
 from bastidor.actions.registry import action
 from bastidor.executor.errors import BusinessException, StepError
-from bastidor.flow.model import NAME_PATTERN, OnError
-from bastidor.flow.types import DurationMs, ExpressionText, Text
+from bastidor.flow.model import NAME_PATTERN
+from bastidor.flow.types import ExpressionText, Text
 
 
 class ForEachParams(Params):
-    """Repeat steps for each row of a list. At the top level, each row is a work item."""
+    """Repeat steps for each row of a list: a plain loop (for work items, see `for_each_item`)."""
 
-    items: ExpressionText = Field(alias="for_each", description="The list, e.g. \"{{ orders }}\".")
+    moved_keys: ClassVar[dict[str, str]] = dict.fromkeys(
+        ("item_ref", "on_error", "max_attempts", "retry_wait", "deadline"),
+        "for_each is a plain loop now; to make each row a work item (referenced, counted, retried and queued "
+        "by the service), write for_each_item: instead of for_each: (see 'Items' in docs/flow-language.md)")
+    """Settings that belonged to for_each when it also made work items, and where they went."""
+
+    items: ExpressionText = Field(alias="for_each", description="The list, e.g. \"{{ rows }}\".")
     as_: str = Field("row", alias="as", pattern=NAME_PATTERN, description="Name of the loop variable.")
-    item_ref: Text | None = Field(None, description="Each item's reference, e.g. \"{{ row.order_id }}\".")
-    on_error: OnError = Field("continue", description="When an item fails: continue with the next, or stop.")
-    max_attempts: int = Field(3, ge=1, le=20, description="Unattended runs: tries per item for application "
-                              "errors (business exceptions are never retried).")
-    retry_wait: DurationMs = Field(30_000, description="Unattended runs: wait before an item is tried again.")
-    deadline: ExpressionText | None = Field(None, description="When each item must be done by, e.g. "
-                                            "\"{{ order.due_date }}\"; an item not started by then fails.")
     steps: list[Any] = Field(description="Steps to run for each row.")
 
 
-def item_deadline(ctx, params):
-    """The current row's deadline as an aware UTC datetime, or None when the loop has none or the row
-    gives none (an empty cell)."""
-    from bastidor.actions.item_timing import as_moment
-
-    value = ctx.render(params.deadline) if params.deadline else None
-    if value is None or isinstance(value, str) and not value.strip():
-        return None
-    return as_moment(value, params.deadline, end_of_day=True)
-
-
-def deadline_problem(ctx, params) -> tuple[str, str] | None:
-    """Why the current row must not be processed because of its deadline, with the exception kind: its
-    deadline passed (application), or its deadline cell cannot be read (business: a person fixes the row)."""
-    try:
-        deadline = item_deadline(ctx, params)
-    except StepError as error:
-        return f"its deadline cannot be read: {error}", "business"
-    if deadline is not None and deadline < dt.datetime.now(dt.timezone.utc):
-        return "deadline passed", "application"
-    return None
-
-
 @action("for_each", params=ForEachParams, kind="control", shorthand="for_each", blocks=("steps",),
-        describe=lambda w: f"For each {w['as']:plain} in {w['for_each']}" + w.options(
-            item_ref="item reference", on_error="on error", max_attempts="tries per item",
-            retry_wait="wait before a retry"))
+        describe=lambda w: f"For each {w['as']:plain} in {w['for_each']}")
 def for_each(ctx, params):
-    """Run the nested steps once per row; failed items are recorded and the loop goes on."""
+    """Run the nested steps once per row; a failing row stops the loop (use for_each_item for work items)."""
     rows = ctx.render(params.items)
     if not isinstance(rows, list):
         raise StepError(f"for_each needs a list, got {type(rows).__name__}: {params.items}")
-    is_item_loop = ctx.scope.item is None
-    if is_item_loop and params.item_ref and ctx.state.service is not None:
-        from bastidor.executor.queued_items import run_queued_items
-
-        return run_queued_items(ctx, params, rows)
-    seen: dict[str, int] = {}
     for index, row in enumerate(rows, 1):
         ctx.set_variable(params.as_, row)
         ctx.set_variable("index", index)
-        if is_item_loop:
-            _one_item(ctx, params, index, row, seen)
-        else:
-            ctx.run_block(ctx.node.blocks["steps"], f"[{index}]")
+        ctx.run_block(ctx.node.blocks["steps"], f"[{index}]")
     return {"rows": len(rows)}
-
-
-def _one_item(ctx, params, index: int, row: Any, seen: dict[str, int]) -> None:
-    """Run the current row as a work item, unless its reference repeats an earlier row's or its deadline
-    forbids it (then it is recorded as failed without running)."""
-    from bastidor.executor.items import run_item, skip_item
-    from bastidor.executor.state import ItemState
-
-    ref = str(ctx.render(params.item_ref)) if params.item_ref else str(index)
-    item = ItemState(ref=ref, index=index, data=row if isinstance(row, dict) else {"value": row})
-    if ref in seen:
-        skip_item(ctx, item, f"duplicate reference '{ref}': item {seen[ref]} has the same reference", "business")
-        return
-    seen[ref] = index
-    problem = deadline_problem(ctx, params)
-    if problem is not None:
-        skip_item(ctx, item, *problem)
-        return
-    run_item(ctx, item, ctx.node.blocks["steps"], params.on_error)
 
 
 class IfParams(Params):
@@ -131,10 +76,12 @@ def call(ctx, params):
     from bastidor.executor.context import Scope
     from bastidor.executor.engine import run_block
     from bastidor.executor.inputs import resolve_inputs
+    from bastidor.expr.taint import contains_taint, taint
 
     callee = ctx.node.callee
     given = {name: ctx.render(value) for name, value in params.inputs.items()}
     inputs = resolve_inputs(callee.header, callee.path.parent, given)
+    inputs = {name: taint(value) if contains_taint(given.get(name)) else value for name, value in inputs.items()}
     scope = Scope(callee, inputs, item=ctx.scope.item)
     run_block(ctx.state, scope, callee.steps, f"{ctx.path}>")
     for name in callee.header.outputs:

@@ -38,7 +38,7 @@ class PostponeItemParams(Params):
 def postpone_item(ctx, params):
     """Stop the current item here and take it again later (not a failure, not an attempt)."""
     if ctx.scope.item is None:
-        raise StepError("postpone_item only works inside the steps of a top-level for_each, where each row is "
+        raise StepError("postpone_item only works inside the steps of a for_each_item, where each row is "
                         "a work item; move it into those steps.")
     now = dt.datetime.now(dt.timezone.utc)
     until = now + dt.timedelta(milliseconds=params.for_) if params.for_ is not None else \

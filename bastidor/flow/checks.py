@@ -75,7 +75,7 @@ class _NameChecker:
 
     def _unknown(self, name: str, scope: set[str]) -> str:
         if name in self.finished_loops:
-            return f"'{name}' is only defined inside its for_each: use it in the loop's steps"
+            return f"'{name}' is only defined inside its loop: use it in the loop's steps"
         hint = did_you_mean(name, scope)
         if hint.startswith(","):
             return f"unknown name '{name}'{hint}"

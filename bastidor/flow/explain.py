@@ -41,10 +41,14 @@ RENAMED_KEYS = {("targets",): "goals"}
 """Header keys of earlier versions of the language, and what they are called now."""
 
 
-def _renamed(loc: Loc) -> str:
-    """A hint for a key that was renamed, e.g. `targets` (now `goals`), or "" when it was not."""
+def _renamed(loc: Loc, model: type[BaseModel]) -> str:
+    """A hint for a key that was renamed, e.g. `targets` (now `goals`), or that moved to another step (a
+    model's `moved_keys`), or "" when it did neither."""
     new = RENAMED_KEYS.get(tuple(loc))
-    return f": it is now called '{new}' (see 'Goals' in docs/flow-language.md)" if new else ""
+    if new:
+        return f": it is now called '{new}' (see 'Goals' in docs/flow-language.md)"
+    moved = getattr(model, "moved_keys", {}).get(loc[0]) if len(loc) == 1 else None
+    return f": {moved}" if moved else ""
 
 
 def _sentence(err: dict, loc: Loc, model: type[BaseModel], where: str) -> str:
@@ -52,7 +56,8 @@ def _sentence(err: dict, loc: Loc, model: type[BaseModel], where: str) -> str:
     field = _field_name(loc)
     subject = f"'{field}'" if field else where
     if kind == "extra_forbidden":
-        return f"unknown key '{field}' in {where}{_renamed(loc) or did_you_mean(str(field), _choices(model, loc))}"
+        hint = _renamed(loc, model) or did_you_mean(str(field), _choices(model, loc))
+        return f"unknown key '{field}' in {where}{hint}"
     if kind == "missing":
         return _missing(model, loc, field, where)
     if kind in _BOUNDS:
@@ -71,12 +76,12 @@ def _sentence(err: dict, loc: Loc, model: type[BaseModel], where: str) -> str:
 
 
 def _missing(model: type[BaseModel], loc: Loc, field: str, where: str) -> str:
+    described = _field_by_written_name(model, field) if len(loc) == 1 else None
+    text = described.description.rstrip(".") if described is not None and described.description else ""
+    hint = f": {text[0].lower()}{text[1:]}" if text else ""
     if f"'{field}'" == where:
-        described = _field_by_written_name(model, field)
-        text = described.description.rstrip(".") if described is not None and described.description else ""
-        hint = f": {text[0].lower()}{text[1:]}" if text else ""
         return f"{where} needs a value{hint}"
-    return f"{where} needs '{field}'"
+    return f"{where} needs '{field}'{hint}"
 
 
 def _field_name(loc: Loc) -> str:

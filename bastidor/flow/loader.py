@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from bastidor.flow.checks import check_names
 from bastidor.flow.diagnostics import Diagnostic, FlowValidationError, did_you_mean, display_path
 from bastidor.flow.explain import explain_errors
+from bastidor.flow.item_rules import check_item_loops
 from bastidor.flow.model import FlowHeader
 from bastidor.flow.steps import StepNode, StepParser
 from bastidor.flow.yamlsource import YamlDocument, load_yaml
@@ -90,6 +91,7 @@ class FlowLoader:
         flow = Flow(resolved, doc.source.file, header or _partial_header(doc.data), steps, doc.sha256)
         diagnostics += self._link_calls(flow, doc)
         diagnostics += check_names(flow, doc.source)
+        diagnostics += check_item_loops(flow)
         if diagnostics or header is None:
             raise FlowValidationError(diagnostics)
         return flow

@@ -42,6 +42,8 @@ class StepNode:
     retry: RetryPolicy | None = None
     blocks: dict[str, list["StepNode"]] = field(default_factory=dict)
     callee: Any = None
+    default_min_rows: int = 0
+    """Rows a read step needs when it does not say (`min_rows`): 1 for the rows of the work-item loop."""
 
     @property
     def where(self) -> str:

@@ -34,7 +34,7 @@ class StepView:
     screenshot_url: str | None = None
     children: list[StepView] = field(default_factory=list)
     item_ref: str | None = None
-    """For a group: the work item all its steps belong to (an iteration of a for_each), if one."""
+    """For a group: the work item all its steps belong to (an iteration of a for_each_item), if one."""
 
     @property
     def open(self) -> bool:
