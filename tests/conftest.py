@@ -10,9 +10,28 @@ from typing import Any
 import httpx
 import pytest
 
+from disk_support import small_disk  # noqa: F401  (a fixture: a small tmpfs that can be filled)
+
 REPO = Path(__file__).resolve().parents[1]
 PORTAL_USER = "analyst"
 PORTAL_PASSWORD = "portal-pw-7c1e9a"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def audit_signing_key(tmp_path_factory):
+    """Audit logs are signed with a key made for this test session, never the user's own ~/.config key.
+
+    Set in os.environ (monkeypatch is per test), so commands the tests start inherit it too."""
+    saved = {name: os.environ.get(name) for name in ("BASTIDOR_AUDIT_KEY_FILE", "BASTIDOR_AUDIT_PUBLIC_KEY")}
+    key_file = tmp_path_factory.mktemp("audit-key") / "audit-signing.key"
+    os.environ["BASTIDOR_AUDIT_KEY_FILE"] = str(key_file)
+    os.environ.pop("BASTIDOR_AUDIT_PUBLIC_KEY", None)
+    yield key_file
+    for name, value in saved.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
 
 
 @pytest.fixture(scope="session")

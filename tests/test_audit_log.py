@@ -43,17 +43,19 @@ def read_records(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
 
 
-def test_three_records_form_a_verifiable_chain(tmp_path):
+def test_three_records_form_a_verifiable_chain_sealed_after_the_first_and_at_close(tmp_path):
     path = tmp_path / "audit.jsonl"
     with open_log(path) as log:
         log.event("run.started", inputs={"file": "orders.xlsx"})
         log.event("step", action="fill", outcome="passed")
         log.event("run.finished", status="succeeded")
-    first, second, third = read_records(path)
-    assert [r["seq"] for r in (first, second, third)] == [1, 2, 3]
-    assert first["prev_hash"] == ZERO_HASH
-    assert second["prev_hash"] == first["hash"] and third["prev_hash"] == second["hash"]
-    assert all(record_hash(r) == r["hash"] for r in (first, second, third))
+    records = read_records(path)
+    assert [r["event"] for r in records] == ["run.started", "audit.checkpoint", "step", "run.finished",
+                                             "audit.checkpoint"]
+    assert [r["seq"] for r in records] == [1, 2, 3, 4, 5]
+    assert records[0]["prev_hash"] == ZERO_HASH
+    assert all(later["prev_hash"] == earlier["hash"] for earlier, later in zip(records, records[1:]))
+    assert all(record_hash(r) == r["hash"] for r in records)
     assert verify_audit_log(path).ok
 
 
@@ -71,8 +73,9 @@ def test_event_returns_exactly_the_record_written_to_the_file(tmp_path):
     path = tmp_path / "audit.jsonl"
     with open_log(path) as log:
         returned = log.event("step", amount=Decimal("12.50"), when=date(2024, 5, 1), tags={"b", "a"})
-        assert (log.count, log.last_hash) == (1, returned["hash"])
-    assert read_records(path) == [returned]
+        checkpoint = read_records(path)[1]  # the first record is sealed at once
+        assert (log.count, log.last_hash) == (2, checkpoint["hash"]) and checkpoint["prev_hash"] == returned["hash"]
+    assert read_records(path)[0] == returned
     assert (returned["amount"], returned["when"], returned["tags"]) == ("12.50", "2024-05-01", ["a", "b"])
 
 
@@ -80,7 +83,7 @@ def test_each_record_is_flushed_to_the_file_before_event_returns(tmp_path):
     path = tmp_path / "audit.jsonl"
     log = open_log(path)
     log.event("run.started")
-    assert len(read_records(path)) == 1
+    assert read_records(path)[0]["event"] == "run.started"
     log.close()
 
 
@@ -140,7 +143,9 @@ def test_concurrent_events_from_two_threads_keep_one_unbroken_chain(tmp_path):
         for thread in threads:
             thread.join()
         log.event("run.finished")
-    assert [r["seq"] for r in read_records(path)] == list(range(1, 302))
+    records = read_records(path)
+    assert [r["seq"] for r in records] == list(range(1, len(records) + 1))
+    assert len([r for r in records if r["event"] != "audit.checkpoint"]) == 301
     assert verify_audit_log(path).ok
 
 
@@ -151,7 +156,7 @@ def test_reopening_a_log_of_the_same_run_continues_its_chain(tmp_path):
         last_hash = log.last_hash
     with open_log(path) as log:
         record = log.event("run.finished")
-    assert (record["seq"], record["prev_hash"]) == (2, last_hash)
+    assert (record["seq"], record["prev_hash"]) == (3, last_hash)  # after run.started and its checkpoint
     assert verify_audit_log(path).ok
 
 
@@ -160,11 +165,12 @@ def test_reopening_after_a_torn_last_line_keeps_it_as_evidence_and_continues(tmp
     with open_log(path) as log:
         log.event("run.started")
     with path.open("ab") as stream:
-        stream.write(b'{"run_id":"run-1","seq":2,"ev')
+        stream.write(b'{"run_id":"run-1","seq":3,"ev')
     with open_log(path) as log:
-        assert log.event("run.finished")["seq"] == 2
+        assert log.event("run.finished")["seq"] == 3
     result = verify_audit_log(path)
-    assert [p.line for p in result.problems] == [2]
+    assert [(p.line, p.severity) for p in result.problems] == [(3, "warning")]
+    assert "write that was cut short" in result.problems[0].message and result.ok
 
 
 def test_reopening_another_runs_log_is_refused(tmp_path):
@@ -214,4 +220,4 @@ def test_global_structlog_configuration_does_not_change_audit_records(tmp_path):
             log.event("run.finished")
     finally:
         structlog.configure(**saved)
-    assert [r["event"] for r in read_records(path)] == ["run.finished"]
+    assert [r["event"] for r in read_records(path)] == ["run.finished", "audit.checkpoint"]

@@ -12,7 +12,8 @@ from bastidor.audit import AuditLog, format_result, record_hash, verify_audit_lo
 
 @pytest.fixture
 def audit_lines(tmp_path) -> list[str]:
-    """The lines of a finished 8-record log: run.started, six steps, run.finished."""
+    """The lines of a finished 10-record log: run.started, its checkpoint, six steps, run.finished, and the
+    checkpoint that closes the log."""
     return write_run_log(tmp_path / "original.jsonl", run_id="run-1")
 
 
@@ -34,7 +35,7 @@ def verify_lines(tmp_path: Path, lines: list[str], **options):
 def test_untouched_log_verifies(tmp_path, audit_lines):
     result = verify_lines(tmp_path, audit_lines)
     assert result.ok and result.first_problem is None
-    assert (result.records, result.run_id) == (8, "run-1")
+    assert (result.records, result.run_id) == (10, "run-1")
     assert result.last_hash == json.loads(audit_lines[-1])["hash"]
     assert format_result(result).startswith("OK:")
 
@@ -86,14 +87,20 @@ def test_duplicated_record_is_named_by_verify(tmp_path, audit_lines):
     assert problem.message == "line 4: seq 3 appears again (first at line 3): a record was duplicated"
 
 
-def test_truncated_end_is_named_as_a_warning(tmp_path, audit_lines):
+def test_truncated_end_is_caught_by_the_anchor_outside_the_home(tmp_path, audit_lines):
     result = verify_lines(tmp_path, audit_lines[:-2])
-    assert not result.ok
-    [problem] = result.problems
-    assert (problem.line, problem.seq, problem.severity) == (6, 6, "warning")
-    assert problem.message.startswith(
-        "log ends at seq 6 without run.finished: records may have been removed from the end"
-    )
+    assert not result.ok and result.verdict == "not_verified"
+    assert result.first_problem.message == (
+        "records after line 8 were removed: the anchor outside the home shows the log reached seq 9 (sealed "
+        f"{json.loads(audit_lines[-1])['signed_at']})")
+    warning = result.problems[-1]
+    assert (warning.line, warning.seq, warning.severity) == (8, 8, "warning")
+    assert warning.message.startswith("log ends at seq 8 without run.finished: the process that wrote it stopped")
+
+
+def test_truncated_end_without_its_anchor_is_incomplete_not_verified(tmp_path, audit_lines):
+    result = verify_lines(tmp_path, audit_lines[:-2], anchors_dir=tmp_path / "no-anchors")
+    assert result.verdict == "incomplete" and (result.proven_seq, result.unsigned_after) == (1, 6)
 
 
 def test_garbage_line_is_named_and_the_record_it_replaced_is_reported_lost(tmp_path, audit_lines):
@@ -116,7 +123,7 @@ def test_record_from_another_run_is_named_as_mixed_in(tmp_path, audit_lines):
 def test_log_shorter_than_the_run_store_remembers_is_caught(tmp_path, audit_lines):
     expected = json.loads(audit_lines.pop())["hash"]
     result = verify_lines(tmp_path, audit_lines, expected_last_hash=expected)
-    assert (result.first_problem.line, result.first_problem.seq) == (7, 7)
+    assert (result.first_problem.line, result.first_problem.seq) == (9, 9)
     assert "but the run store recorded" in result.first_problem.message
 
 

@@ -3,7 +3,9 @@
 Every record holds ``run_id``, ``seq``, ``ts``, ``event``, ``flow``, ``flow_sha256``, the event's own
 fields, then ``prev_hash`` and ``hash`` (see `bastidor.audit.processors` and `bastidor.audit.canonical`).
 Events are named ``run.started``, ``item.started``, ``step``, ``item.finished``, ``run.finished``,
-``console.action`` and so on; a complete log ends with ``run.finished``.
+``console.action`` and so on; a complete run or service log ends with ``run.finished``. The log adds its
+own ``audit.checkpoint`` records (signed, see `bastidor.audit.checkpoints`) and, when it has no signing
+key, one ``audit.unsigned`` record saying why.
 
 Fields the executor passes with ``step`` events (documented here, not validated):
 
@@ -14,9 +16,11 @@ Fields the executor passes with ``step`` events (documented here, not validated)
 - ``outcome``: ``"passed"``, ``"failed"``, ``"business_exception"``, ``"not_run"`` or ``"crashed"``;
 - ``duration_ms``, ``error`` (masked text), ``screenshot`` (path), ``screenshot_sha256``.
 
-The log fails closed: when a record cannot be written and flushed, `AuditWriteError` is raised and the
-log refuses every later event, so a run can never go on unaudited. Records are flushed one by one (the
-file is the evidence) and the file is fsynced on close.
+The log fails closed: when a record cannot be written, `AuditWriteError` is raised and the log refuses
+every later event, so a run can never go on unaudited. A write cut short part-way (a full disk) is cut back
+to the end of the last whole record where the file allows it, so the file never ends in half a record.
+Records reach the operating system one by one (the file is the evidence); the file is fsynced at each
+checkpoint and on close.
 """
 
 from __future__ import annotations
@@ -30,7 +34,9 @@ from typing import IO, Any, TypeVar
 
 import structlog
 
+from bastidor.audit.checkpoints import Checkpointer, CheckpointPolicy
 from bastidor.audit.errors import AuditWriteError
+from bastidor.audit.kinds import OWN_EVENTS, kind_of
 from bastidor.audit.masking import SecretMasker
 from bastidor.audit.processors import (
     RESERVED_KEYS,
@@ -43,22 +49,9 @@ from bastidor.audit.processors import (
     render_json_line,
 )
 from bastidor.audit.resume import find_resume_point
+from bastidor.audit.sink import AuditFileSink, end_torn_line, open_for_append
 
 T = TypeVar("T")
-
-
-class AuditFileSink:
-    """The structlog "logger" at the end of the chain: appends one line per record and flushes it."""
-
-    def __init__(self, path: Path, stream: IO[bytes]) -> None:
-        self.path = path
-        self.stream = stream
-
-    def audit(self, line: str) -> str:
-        """Write `line` and a newline, flush it to the operating system, and return the line."""
-        self.stream.write(line.encode("utf-8") + b"\n")
-        self.stream.flush()
-        return line
 
 
 class AuditLog:
@@ -70,45 +63,45 @@ class AuditLog:
     """
 
     def __init__(
-        self, path: Path, stream: IO[bytes], masker: SecretMasker, context: dict[str, str], chain_end: tuple[int, str]
+        self, path: Path, stream: IO[bytes], masker: SecretMasker, context: dict[str, str], chain_end: tuple[int, str],
+        checkpointer: Checkpointer | None = None,
     ) -> None:
         self.path = path
         self.masker = masker
         self._stream = stream
         self._sequence = AddSequence(chain_end[0])
         self._chain = ChainHash(chain_end[1])
-        processors = [
-            BindRunContext(**context),
-            self._sequence,
-            add_utc_timestamp,
-            normalize_record,
-            MaskSecrets(masker),
-            self._chain,
-            render_json_line,
-        ]
-        self._logger = structlog.wrap_logger(
-            AuditFileSink(path, stream),
-            processors=processors,
-            wrapper_class=structlog.BoundLogger,
-            context_class=dict,
-            cache_logger_on_first_use=True,
-        )
+        sink = AuditFileSink(path, stream)
+        self._logger = self._chain_logger(sink, context, MaskSecrets(masker))
+        self._own_logger = self._chain_logger(sink, context)  # signatures and hashes are never masked
+        self._checkpointer = checkpointer
         self._lock = threading.Lock()
         self._failure: str | None = None
         self._closed = False
 
+    def _chain_logger(self, sink: AuditFileSink, context: dict[str, str], *masking: MaskSecrets) -> Any:
+        processors = [BindRunContext(**context), self._sequence, add_utc_timestamp, normalize_record, *masking,
+                      self._chain, render_json_line]
+        return structlog.wrap_logger(sink, processors=processors, wrapper_class=structlog.BoundLogger,
+                                     context_class=dict, cache_logger_on_first_use=True)
+
     @classmethod
     def open(
-        cls, path: str | Path, *, run_id: str, flow: str, flow_sha256: str, masker: SecretMasker | None = None
+        cls, path: str | Path, *, run_id: str, flow: str, flow_sha256: str, masker: SecretMasker | None = None,
+        checkpoints: CheckpointPolicy | None = None,
     ) -> AuditLog:
-        """Open (or continue) the audit log at `path`; raise `AuditWriteError` if it cannot be written."""
+        """Open (or continue) the audit log at `path`; raise `AuditWriteError` if it cannot be written.
+
+        `checkpoints` says how often the log seals its chain (default: every 100 records or 30 seconds)."""
         path = Path(path)
-        last_seq, last_hash, torn = find_resume_point(path, run_id)
-        stream = _open_for_append(path)
+        resume = find_resume_point(path, run_id)
+        stream = open_for_append(path)
         context = {"run_id": run_id, "flow": flow, "flow_sha256": flow_sha256}
-        log = cls(path, stream, masker or SecretMasker(), context, (last_seq, last_hash))
-        if torn:
-            log._write_guarded(lambda: _end_torn_line(stream))
+        log = cls(path, stream, masker or SecretMasker(), context, (resume.last_seq, resume.last_hash))
+        log._checkpointer = Checkpointer(kind_of(flow), run_id, path, resume, checkpoints or CheckpointPolicy(),
+                                         chain_end=lambda: (log.count, log.last_hash), sync=log._sync)
+        if resume.torn:
+            log._write_guarded(lambda: end_torn_line(stream))
         return log
 
     @property
@@ -126,9 +119,11 @@ class AuditLog:
         clashes = sorted(RESERVED_KEYS.intersection(fields))
         if clashes:
             raise ValueError(f"audit event fields may not set {', '.join(clashes)}: the log sets them itself")
+        if event in OWN_EVENTS:
+            raise ValueError(f"the audit log writes {event} records itself; choose another event name")
         with self._lock:
             self._check_usable()
-            line = self._write_guarded(lambda: self._logger.audit(event, **fields))
+            line = self._write_guarded(lambda: self._write_event(event, fields))
         return json.loads(line)
 
     def close(self) -> None:
@@ -141,9 +136,10 @@ class AuditLog:
                 _close_quietly(self._stream)
                 return
             try:
-                self._stream.flush()
-                os.fsync(self._stream.fileno())
-            except OSError as error:
+                if self._checkpointer is not None:
+                    self._checkpointer.at_close(self._write_own)
+                self._sync()
+            except Exception as error:
                 _close_quietly(self._stream)
                 raise self._fail(error, "save") from error
             self._stream.close()
@@ -163,6 +159,35 @@ class AuditLog:
         if self._closed:
             raise AuditWriteError(f"The audit log {self.path} is closed; no more events can be recorded.")
 
+    def _write_event(self, event: str, fields: dict[str, Any]) -> str:
+        """Write a caller's record, with the checkpoints due before and after it."""
+        if self._checkpointer is not None:
+            self._checkpointer.before_event(self._write_own)
+        line = self._write_record(self._logger, event, fields)
+        if self._checkpointer is not None:
+            self._checkpointer.after_event(self._write_own)
+        return line
+
+    def _write_record(self, logger: Any, event: str, fields: dict[str, Any]) -> str:
+        """Write one record through `logger`; on failure the chain forgets it, as the file does."""
+        chain_end = (self._sequence.last_seq, self._chain.last_hash)
+        try:
+            line = logger.audit(event, **fields)
+        except BaseException:
+            self._sequence.last_seq, self._chain.last_hash = chain_end
+            raise
+        if self._checkpointer is not None:
+            self._checkpointer.record_written(event, self._sequence.last_seq, self._chain.last_hash)
+        return line
+
+    def _write_own(self, event: str, fields: dict[str, Any]) -> None:
+        self._write_record(self._own_logger, event, fields)
+
+    def _sync(self) -> None:
+        self._stream.flush()
+        if os.path.isfile(self.path):
+            os.fsync(self._stream.fileno())
+
     def _write_guarded(self, write: Callable[[], T]) -> T:
         try:
             return write()
@@ -175,22 +200,6 @@ class AuditLog:
             f"Could not {verb} the audit log {self.path}: {self._failure}. The run stops rather than go on "
             "unaudited; free disk space or fix the permissions of that folder, then run it again."
         )
-
-
-def _open_for_append(path: Path) -> IO[bytes]:
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        return open(path, "ab")
-    except OSError as error:
-        raise AuditWriteError(
-            f"Cannot open the audit log {path} for writing: {_describe(error)}. "
-            "Check that the folder exists, is a folder, and is writable."
-        ) from error
-
-
-def _end_torn_line(stream: IO[bytes]) -> None:
-    stream.write(b"\n")
-    stream.flush()
 
 
 def _describe(error: BaseException) -> str:

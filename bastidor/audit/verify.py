@@ -1,238 +1,113 @@
-"""The audit verifier: proves a run's log was not altered, or names the exact record that was.
+"""The audit verifier: proves a log was not altered, or names the exact record that was.
 
-`verify_audit_log` walks the hash chain record by record and reports every break it finds, the first
-one most precisely: an edited record (its hash does not match its content), a removed record (a gap in
-``seq``), a reordered or duplicated record, a line that is not JSON, a record of another run mixed in,
-and a log that stops before ``run.finished`` (records may have been cut from the end). When the run store
-kept the log's last hash, pass it as `expected_last_hash` to catch a rewritten or shortened log too.
+`verify_audit_log` checks, in order:
+
+1. the hash chain, record by record (`bastidor.audit.chain`): edited, removed, reordered, duplicated or
+   mixed-in records, damaged lines, and writes cut short;
+2. the seals (`bastidor.audit.seal_check`): every checkpoint's signature, the log's anchor outside the
+   home (was the log cut back?), and the unsigned records after the last good seal;
+3. how the log ends, by its kind (`bastidor.audit.endings`), and the run store's last hash when given;
+4. every evidence file the log names, by its SHA-256 (`bastidor.audit.evidence`).
+
+The findings add up to one verdict (`bastidor.audit.verdicts`): verified, incomplete, unsigned or
+NOT VERIFIED. Public keys come from `public_keys` or, by default, from `verification_keys`; the anchor is
+looked for in `anchors_dir`, by default the anchors folder beside the signing key.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from bastidor.audit.canonical import ZERO_HASH, record_hash
+from bastidor.audit.anchors import AnchorStore, AnchorUnreadable, anchors_folder
+from bastidor.audit.chain import read_chain
+from bastidor.audit.endings import check_ending
+from bastidor.audit.evidence import check_evidence
+from bastidor.audit.kinds import kind_of
+from bastidor.audit.public_keys import key_id_of, verification_keys
+from bastidor.audit.seal_check import AnchorLookup, SealCheck
+from bastidor.audit.verdicts import (
+    AuditProblem,
+    VerifyResult,
+    decide_verdict,
+    format_result,
+)
 
-REQUIRED_KEYS = ("run_id", "seq", "event", "prev_hash", "hash")
-OPEN_ENDED_LOGS = frozenset({"bastidor-console"})
-"""``flow`` of journals that never finish (the console's log): no ``run.finished`` is expected at their end."""
-MAX_PROBLEMS_SHOWN = 20
-
-
-@dataclass(frozen=True)
-class AuditProblem:
-    """One break in an audit log: where it is (line and seq when known) and what it means."""
-
-    line: int | None
-    seq: int | None
-    message: str
-    severity: str = "error"
-
-
-@dataclass
-class VerifyResult:
-    """The outcome of verifying one audit log; `ok` only when the chain is whole and complete."""
-
-    path: Path
-    records: int = 0
-    problems: list[AuditProblem] = field(default_factory=list)
-    run_id: str | None = None
-    last_hash: str | None = None
-    open_ended: bool = False
-
-    @property
-    def ok(self) -> bool:
-        """True when no problem was found."""
-        return not self.problems
-
-    @property
-    def first_problem(self) -> AuditProblem | None:
-        """The first point of breakage, or None when the log verifies."""
-        return self.problems[0] if self.problems else None
+__all__ = ["AuditProblem", "VerifyResult", "format_result", "verify_audit_log"]
 
 
-@dataclass(frozen=True)
-class _Record:
-    line: int
-    data: dict[str, Any]
+def verify_audit_log(path: str | Path, expected_last_hash: str | None = None, *,
+                     public_keys: Mapping[str, Any] | Iterable[Any] | None = None,
+                     anchors_dir: str | Path | None = None, expected_run_id: str | None = None) -> VerifyResult:
+    """Verify the audit log at `path` and return what was found, with its verdict.
 
-    @property
-    def seq(self) -> int:
-        return self.data["seq"]
-
-    @property
-    def where(self) -> str:
-        return f"line {self.line} (seq {self.seq})"
-
-
-@dataclass(frozen=True)
-class _Damaged:
-    line: int
-    message: str
-
-
-def verify_audit_log(path: str | Path, expected_last_hash: str | None = None) -> VerifyResult:
-    """Verify the hash chain of the audit log at `path` and return what was found."""
+    `expected_last_hash` and `expected_run_id` are what the run store kept for the run the log should belong
+    to; `public_keys` the keys to trust (by key id, or a list of keys); `anchors_dir` where the anchors are."""
     result = VerifyResult(path=Path(path))
+    anchor = _anchor_lookup(result.path, Path(anchors_dir) if anchors_dir else anchors_folder())
     try:
-        data = result.path.read_bytes()
+        data = result.path.read_bytes()  # after the anchor: a log being written only ever gets ahead of it
     except OSError as error:
-        result.problems.append(AuditProblem(None, None, f"cannot read {path}: {error.strerror or error}"))
+        result.add(None, None, f"cannot read {path}: {error.strerror or error}")
         return result
-    entries = _parse_lines(data)
-    _ChainWalker(result, entries).walk()
-    _check_end(result, entries, expected_last_hash)
+    chain = read_chain(data)
+    result.run_id, result.records, result.problems = chain.run_id, chain.records, chain.problems
+    _check_owner(result, expected_run_id)
+    records = chain.in_order
+    kind = kind_of(records[0].data.get("flow") if records else None)
+    result.kind, result.open_ended = kind.description, kind.open_ended
+    SealCheck(result, records, _trusted_keys(public_keys, result), anchor).run()
+    check_ending(result, records, kind, expected_last_hash)
+    check_evidence(result, records, result.path.parent)
+    result.verdict = decide_verdict(result)
     return result
 
 
-def format_result(result: VerifyResult) -> str:
-    """Return a human summary of `result` for the command line."""
-    if result.ok:
-        ending = "open-ended journal" if result.open_ended else "ends with run.finished"
-        return (f"OK: {result.path}: {result.records} records from run {result.run_id}, hash chain intact, "
-                f"{ending} (last hash {str(result.last_hash)[:16]}).")
-    count = len(result.problems)
-    lines = [f"NOT VERIFIED: {result.path}: {result.records} records, {count} problem{'s' * (count != 1)}."]
-    for problem in result.problems[:MAX_PROBLEMS_SHOWN]:
-        lines.append(f"  {problem.severity}: {problem.message}")
-    if count > MAX_PROBLEMS_SHOWN:
-        lines.append(f"  ... and {count - MAX_PROBLEMS_SHOWN} more (consequences of the breaks above).")
-    first = result.first_problem
-    if first is not None and first.line is not None:
-        lines.append(f"The first break is at line {first.line}; records before it are intact.")
-    return "\n".join(lines)
+def _check_owner(result: VerifyResult, expected_run_id: str | None) -> None:
+    if expected_run_id is not None and result.run_id not in (None, expected_run_id):
+        result.add(None, None, f"the log belongs to run {result.run_id}, not to run {expected_run_id}: it was "
+                   "copied over this run's log", area="end")
 
 
-def _parse_lines(data: bytes) -> list[_Record | _Damaged]:
-    raw_lines = data.split(b"\n")
-    if raw_lines and raw_lines[-1] == b"":
-        raw_lines.pop()
-    return [_parse_line(number, raw) for number, raw in enumerate(raw_lines, start=1)]
+def _trusted_keys(public_keys: Mapping[str, Any] | Iterable[Any] | None, result: VerifyResult) -> dict[str, Any]:
+    if public_keys is None:
+        try:
+            return verification_keys()
+        except ValueError as error:
+            result.add(None, None, f"$BASTIDOR_AUDIT_PUBLIC_KEY cannot be read: {error}", area="seals")
+            return {}
+    if isinstance(public_keys, Mapping):
+        return dict(public_keys)
+    return {key_id_of(key): key for key in public_keys}
 
 
-def _parse_line(number: int, raw: bytes) -> _Record | _Damaged:
-    if not raw.strip():
-        return _Damaged(number, f"line {number} is empty: the file was edited")
+def _anchor_lookup(path: Path, folder: Path) -> AnchorLookup:
+    identity = _identity(path)
+    if identity is None:
+        return AnchorLookup(folder)
     try:
-        data = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as error:
-        reason = getattr(error, "msg", None) or "not valid UTF-8"
-        return _Damaged(number, f"line {number} is not a JSON record ({reason}): it was edited or damaged")
-    if not isinstance(data, dict):
-        return _Damaged(number, f"line {number} is not a JSON object: it is not an audit record")
-    missing = [key for key in REQUIRED_KEYS if key not in data]
-    if missing:
-        return _Damaged(number, f"line {number} lacks {', '.join(missing)}: it is not an audit record")
-    if isinstance(data["seq"], bool) or not isinstance(data["seq"], int):
-        return _Damaged(number, f"line {number} has a seq that is not a whole number: it was edited")
-    return _Record(number, data)
+        return AnchorLookup(folder, AnchorStore(folder).load(*identity))
+    except AnchorUnreadable as error:
+        return AnchorLookup(folder, unusable=str(error))
+    except OSError as error:
+        return AnchorLookup(folder, unusable=f"the anchor in {folder} cannot be read ({error.strerror or error})")
 
 
-class _ChainWalker:
-    """Follows ``seq`` and ``prev_hash`` from record to record, noting each break."""
-
-    def __init__(self, result: VerifyResult, entries: list[_Record | _Damaged]) -> None:
-        self.result = result
-        self.entries = entries
-        self.run_id = next((entry.data["run_id"] for entry in entries if isinstance(entry, _Record)), None)
-        self.prev: _Record | None = None
-        self.seen: dict[int, int] = {}
-        self.damaged: list[int] = []
-        result.run_id = self.run_id
-
-    def walk(self) -> None:
-        """Check every line in file order."""
-        for index, entry in enumerate(self.entries):
-            if isinstance(entry, _Damaged):
-                self.damaged.append(entry.line)
-                self._problem(entry.line, None, entry.message)
-            elif entry.data["run_id"] != self.run_id:
-                self._problem(entry.line, entry.seq, f"{entry.where}: record belongs to run {entry.data['run_id']}, "
-                              f"not run {self.run_id}: a record from another run was mixed in")
-            else:
-                self._check(index, entry)
-
-    def _check(self, index: int, record: _Record) -> None:
-        self.result.records += 1
-        if record_hash(record.data) != record.data["hash"]:
-            self._problem(record.line, record.seq, f"{record.where}: record was edited: its hash does not match "
-                          "its content")
-        if self._in_order(index, record):
-            self.seen.setdefault(record.seq, record.line)
-            self.prev, self.damaged = record, []
-            self.result.last_hash = record.data["hash"]
-
-    def _in_order(self, index: int, record: _Record) -> bool:
-        prev_seq = self.prev.seq if self.prev else 0
-        if record.seq == prev_seq + 1:
-            self._check_link(record)
-            return True
-        if record.seq > prev_seq + 1:
-            self._gap(index, record, prev_seq)
-            return True
-        if record.seq in self.seen:
-            self._problem(record.line, record.seq, f"line {record.line}: seq {record.seq} appears again (first at "
-                          f"line {self.seen[record.seq]}): a record was duplicated")
-        else:
-            self._problem(record.line, record.seq, f"line {record.line}: seq {record.seq} follows seq {prev_seq}: "
-                          f"record seq {record.seq} is out of order (records were reordered)")
-        return False
-
-    def _check_link(self, record: _Record) -> None:
-        expected = self.prev.data["hash"] if self.prev else ZERO_HASH
-        if record.data["prev_hash"] == expected:
-            return
-        before = f"the record before it ({self.prev.where})" if self.prev else "the start of the log (64 zeros)"
-        self._problem(record.line, record.seq, f"{record.where}: prev_hash does not match {before}: a record was "
-                      "replaced or inserted there")
-
-    def _gap(self, index: int, record: _Record, prev_seq: int) -> None:
-        first_missing = prev_seq + 1
-        missing, verb = _seq_range(first_missing, record.seq - 1)
-        moved_to = self._later_line_of(first_missing, index)
-        if prev_seq:
-            lead, where = f"line {record.line}: seq {record.seq} follows seq {prev_seq}", ""
-        else:
-            lead, where = f"line {record.line}: the log starts at seq {record.seq}", " from the start"
-        if moved_to is not None:
-            tail = f"record seq {first_missing} was moved (it is at line {moved_to}): records were reordered"
-        elif self.damaged:
-            tail = f"{missing} {verb} lost (see the damaged line {', '.join(map(str, self.damaged))})"
-        else:
-            tail = f"{missing} {verb} removed{where}"
-        self._problem(record.line, record.seq, f"{lead}: {tail}")
-
-    def _later_line_of(self, seq: int, index: int) -> int | None:
-        for entry in self.entries[index + 1:]:
-            if isinstance(entry, _Record) and entry.seq == seq and entry.data["run_id"] == self.run_id:
-                return entry.line
+def _identity(path: Path) -> tuple[str, str] | None:
+    """The log's (run id, first record's hash), read from its first lines alone (the first may be torn)."""
+    try:
+        with open(path, "rb") as stream:
+            lines = [stream.readline() for _ in range(3)]
+    except OSError:
         return None
-
-    def _problem(self, line: int | None, seq: int | None, message: str) -> None:
-        self.result.problems.append(AuditProblem(line, seq, message))
-
-
-def _check_end(result: VerifyResult, entries: list[_Record | _Damaged], expected_last_hash: str | None) -> None:
-    own = [entry for entry in entries if isinstance(entry, _Record) and entry.data["run_id"] == result.run_id]
-    if not own:
-        if not result.problems:
-            result.problems.append(AuditProblem(None, None, "the log holds no records"))
-        return
-    last = max(own, key=lambda record: record.seq)
-    last_hash = str(last.data["hash"])
-    if expected_last_hash is not None and last_hash != expected_last_hash:
-        result.problems.append(AuditProblem(last.line, last.seq, (
-            f"log ends at seq {last.seq} with hash {last_hash[:16]}, but the run store recorded "
-            f"{expected_last_hash[:16]}: records were removed from the end or the log was rewritten")))
-    result.open_ended = last.data.get("flow") in OPEN_ENDED_LOGS
-    if last.data["event"] != "run.finished" and not result.open_ended:
-        result.problems.append(AuditProblem(last.line, last.seq, (
-            f"log ends at seq {last.seq} without run.finished: records may have been removed from the end "
-            "(or the run is still going, or it was killed)"), severity="warning"))
-
-
-def _seq_range(first: int, last: int) -> tuple[str, str]:
-    return (f"record seq {first}", "was") if first == last else (f"records seq {first}-{last}", "were")
+    for line in lines:
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(record, dict) and record.get("seq") == 1:
+            run_id, first_hash = record.get("run_id"), record.get("hash")
+            return (run_id, first_hash) if isinstance(run_id, str) and isinstance(first_hash, str) else None
+    return None

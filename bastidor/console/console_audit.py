@@ -4,17 +4,21 @@ Records go to ``home/audit/console.jsonl`` through `bastidor.audit.AuditLog`, so
 hash-chained and checked by ``runner.py audit verify home/audit/console.jsonl`` like a run's log. The
 log is opened for each record under a file lock: the chain continues across restarts, and the console
 and the ``users`` command (another process) can both write to it without breaking the chain.
+
+It is an open-ended journal (see `bastidor.audit.kinds`): a signed checkpoint goes into it every 100
+records or 30 seconds, and each time a record is written its seal goes to the log's anchor outside the
+home, so records cut from its end are noticed by the verifier.
 """
 
 from __future__ import annotations
 
-import fcntl
 import threading
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
 from bastidor.audit import AuditLog, SecretMasker
+from bastidor.audit.journal_lock import journal_lock
 
 CONSOLE_LOG_ID = "console"
 CONSOLE_LOG_FLOW = "bastidor-console"
@@ -51,10 +55,5 @@ class ConsoleAudit:
 
     @contextmanager
     def _exclusive(self) -> Iterator[None]:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self._lock, open(self.path.with_suffix(".lock"), "a") as lock_file:
-            fcntl.flock(lock_file, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(lock_file, fcntl.LOCK_UN)
+        with self._lock, journal_lock(self.path):
+            yield

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from bastidor.audit import verify_audit_log
+from bastidor.audit import format_result, verify_audit_log
 from bastidor.report.tree import build_step_tree
 from bastidor.store import RunStore
 
@@ -44,8 +44,8 @@ def _verification(path: Path, expected_last_hash: str | None) -> str:
         return "audit log missing"
     result = verify_audit_log(path, expected_last_hash=expected_last_hash)
     if result.ok:
-        return f"verified: {result.records} records, hash chain intact"
-    return f"NOT VERIFIED: {result.first_problem.message}"
+        return f"verified: {result.records} records, hash chain intact, every record signed"
+    return format_result(result).splitlines()[0].replace(f"{path}: ", "")
 
 
 def _counts(steps) -> dict[str, int]:

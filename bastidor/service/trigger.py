@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from bastidor.audit import AuditLog, SecretMasker
+from bastidor.audit.journal_lock import journal_lock
 from bastidor.flow.loader import load_flow
 
 TRIGGER_LOG = "triggers"
@@ -18,8 +19,9 @@ def trigger_run(queue: Any, home: Path, target: str, schedules: Path, inputs: di
     merged = {**base_inputs, **inputs}
     queue.enqueue_run(key, str(flow.path), merged, schedule_id=schedule_id, priority=priority,
                       requested_by=user)
-    with AuditLog.open(home / "service" / f"{TRIGGER_LOG}.jsonl", run_id=TRIGGER_LOG, flow="bastidor-triggers",
-                       flow_sha256=flow.sha256, masker=SecretMasker()) as audit:
+    log = home / "service" / f"{TRIGGER_LOG}.jsonl"
+    with journal_lock(log), AuditLog.open(log, run_id=TRIGGER_LOG, flow="bastidor-triggers",
+                                          flow_sha256=flow.sha256, masker=SecretMasker()) as audit:
         audit.event("run.triggered", key=key, user=user, target=target, flow_file=str(flow.path),
                     schedule_id=schedule_id, inputs=inputs)
     return key

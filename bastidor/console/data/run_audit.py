@@ -1,5 +1,5 @@
 """What a run's audit log adds to the run page: each step's parameters and values (masked when they were
-written), and whether the log's hash chain verifies against the last hash the run store kept.
+written), and the same verdict ``audit verify`` gives the log (chain, signatures, anchor, evidence files).
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
 
-from bastidor.audit import verify_audit_log
+from bastidor.audit import INCOMPLETE, NOT_VERIFIED, UNSIGNED, VERIFIED, VerifyResult, verify_audit_log
 from bastidor.audit.reading import read_records
 from bastidor.store import RunRecord, StepRecord
 
@@ -20,7 +20,8 @@ STEP_DETAIL_KEYS = {"params": "written", "values": "used", "result": "result"}
 
 @dataclass(frozen=True)
 class AuditCheck:
-    """The verdict on a run's audit log: `state` is verified, not_verified, in_progress or missing."""
+    """The verdict on a run's audit log, as ``audit verify`` gives it: `state` is verified, incomplete,
+    unsigned or not_verified, or in_progress (the run is still going) or missing (no log)."""
 
     state: str
     summary: str
@@ -29,8 +30,8 @@ class AuditCheck:
 
     @property
     def verified(self) -> bool:
-        """True when the whole chain verified."""
-        return self.state == "verified"
+        """True when the whole log verified."""
+        return self.state == VERIFIED
 
 
 def check_run_audit(run: RunRecord) -> AuditCheck:
@@ -39,21 +40,40 @@ def check_run_audit(run: RunRecord) -> AuditCheck:
     if path is None or not path.is_file():
         return AuditCheck("missing", f"The audit log {path or '(none recorded)'} is missing: the run's evidence "
                           "is gone. Restore it from a backup, or report it.")
-    result = verify_audit_log(path, expected_last_hash=run.audit_last_hash)
-    if result.ok:
-        return AuditCheck("verified", f"Audit chain verified: {result.records} records, none edited, removed or "
-                          "reordered.", records=result.records)
-    errors = [problem.message for problem in result.problems if problem.severity == "error"]
-    if not errors and run.status == "running":
+    result = verify_audit_log(path, expected_last_hash=run.audit_last_hash, expected_run_id=run.run_id)
+    shown = tuple(problem.message for problem in (result.errors or result.problems)[:MAX_PROBLEMS_SHOWN])
+    if result.verdict == INCOMPLETE and run.status == "running":
         return AuditCheck("in_progress", f"The run is still going; the {result.records} records so far are intact.",
                           records=result.records)
-    if not errors and run.status == "crashed" and run.audit_last_hash is None:
-        return AuditCheck("incomplete", f"The bot stopped before it could close the log: the {result.records} "
-                          "records it wrote are intact, none edited, removed or reordered; nothing after them was "
-                          "recorded.", records=result.records)
-    shown = tuple(problem.message for problem in result.problems[:MAX_PROBLEMS_SHOWN])
-    return AuditCheck("not_verified", f"Audit chain NOT verified: {len(result.problems)} problem(s). The log was "
-                      "altered after it was written; the first break is named below.", shown, result.records)
+    return AuditCheck(result.verdict, _SUMMARIES[result.verdict](result), shown, result.records)
+
+
+def _verified(result: VerifyResult) -> str:
+    evidence = f", and its {result.evidence_files} evidence files match" if result.evidence_files else ""
+    return (f"Audit chain verified: {result.records} records, none edited, removed or reordered; every one is "
+            f"signed{evidence}.")
+
+
+def _incomplete(result: VerifyResult) -> str:
+    proven = (f"the first {result.proven_seq} are proven by a signature" if result.proven_seq
+              else "none is signed yet")
+    unsigned = f"; the last {result.unsigned_after} are not signed" if result.unsigned_after else ""
+    return (f"The bot stopped before it could close the log: the {result.records} records it wrote are intact, "
+            f"none edited, removed or reordered; {proven}{unsigned}. Nothing after them was recorded.")
+
+
+def _unsigned(result: VerifyResult) -> str:
+    return (f"Audit log UNSIGNED: {result.records} records, none edited as far as the chain shows, but "
+            f"{result.unsigned_after} were written without a signature ({result.unsigned_reason}). Nothing proves "
+            "they were not rewritten; ask an administrator to fix the audit signing key.")
+
+
+def _not_verified(result: VerifyResult) -> str:
+    return (f"Audit chain NOT verified: {len(result.errors)} problem(s). The log or its evidence was altered after "
+            "it was written; the first break is named below.")
+
+
+_SUMMARIES = {VERIFIED: _verified, INCOMPLETE: _incomplete, UNSIGNED: _unsigned, NOT_VERIFIED: _not_verified}
 
 
 def step_details(audit_path: str | None, steps: Iterable[StepRecord]) -> dict[int, dict[str, Any]]:
