@@ -206,7 +206,7 @@ steps:
   - fill: {label: Password, value: "{{ secrets.PORTAL_PASSWORD }}"}
   - click: {role: button, name: Sign in}
   - read_csv: {path: orders.csv, into: orders}
-  - for_each: "{{ orders }}"
+  - for_each_item: "{{ orders }}"
     as: order
     item_ref: "{{ order.order_id }}"
     steps:
@@ -239,7 +239,7 @@ def test_item_page_shows_the_input_row_beside_the_values_submitted_with_secrets_
                                                                        "ORD-0007": "failed"}
     timeline = item_timeline(run.store, None, run.result.run_id, "ORD-0007")
     submitted = [(value.action, value.target, value.value) for value in timeline.latest.submitted]
-    assert submitted[0] == ("fill", 'label "***"', "***")  # computed from a secret: masked in the audit log
+    assert submitted[0] == ("fill", 'label "Customer"', "***")  # computed from a secret: masked in the audit log
     assert submitted[1:3] == [("select", 'label "Product"', "Doohickey"), ("fill", 'label "Quantity"', "8")]
     assert ("fill", 'label "Order reference"', "ORD-0007") in submitted
     console = console_for(tmp_path, run.store)
@@ -283,7 +283,7 @@ name: Price lines
 secrets: [CUSTOMER_CODE]
 steps:
   - read_csv: {path: lines.csv, into: lines}
-  - for_each: "{{ lines }}"
+  - for_each_item: "{{ lines }}"
     as: line
     item_ref: "{{ line.sku }}"
     steps:

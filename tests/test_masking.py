@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import datetime
 from decimal import Decimal
 
 import pytest
 
 from bastidor.audit.masking import MASK, SecretMasker, looks_sensitive
+from bastidor.expr.taint import taint
 
 
 def test_secret_value_is_masked_wherever_it_appears_in_text():
@@ -89,3 +91,48 @@ def test_exception_text_is_masked_with_its_type_and_notes():
     assert text.startswith("ValueError: login failed for password ***")
     assert "retrying with ***" in text
     assert "hunter2" not in text
+
+
+@pytest.mark.parametrize("value", ["h", "hu", 7, Decimal("1.5"), datetime.date(2030, 1, 2)])
+def test_a_value_computed_from_a_secret_is_masked_whole_whatever_its_length(value):
+    masker = SecretMasker()
+    assert masker.mask(taint(value)) == MASK
+    assert masker.mask({"note": taint(value), "plain": "h"}) == {"note": MASK, "plain": "h"}
+    assert masker.mask([taint(value), 7]) == [MASK, 7]
+
+
+def test_text_computed_from_a_secret_is_masked_whole_in_free_text_and_as_a_key():
+    masker = SecretMasker()
+    assert masker.mask_text(taint("the code is x")) == MASK
+    assert masker.mask({taint("k"): 1}) == {MASK: 1}
+
+
+def test_long_enough_values_computed_from_a_secret_are_masked_inside_other_text_too():
+    masker = SecretMasker()
+    for value in ("abcd", "xy", Decimal("123456.7"), 2031, datetime.date(2030, 1, 2)):
+        masker.add_derived(taint(value))
+    text = "abcd xy 123456.7 2031 2030-01-02 and a plain abc"
+    assert masker.mask_text(text) == "*** xy *** 2031 *** and a plain abc"
+
+
+def test_a_value_computed_from_a_secret_is_learnt_as_soon_as_it_is_masked():
+    masker = SecretMasker()
+    masker.mask({"derived": taint("hunter2-lowered")})
+    assert masker.mask_text("error: hunter2-lowered rejected") == "error: *** rejected"
+
+
+def test_known_values_are_listed_longest_first_and_plain_values_are_not_learnt():
+    masker = SecretMasker(values=["abc"])
+    masker.add_derived("not-a-derived-value")
+    masker.add_derived(taint("abcdef"))
+    assert masker.values() == ["abcdef", "abc"]
+
+
+def test_values_learnt_one_at_a_time_are_all_masked():
+    masker = SecretMasker(values=["abc"])
+    learnt = [f"value-{number}" for number in range(40)]
+    for value in learnt:
+        masker.add("", value)
+        assert masker.mask_text(f"<{value}>") == "<***>"
+    assert masker.mask_text(" ".join(["abc", *learnt, "abcdef"])) == " ".join(["***"] * 41 + ["***def"])
+

@@ -6,6 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from bastidor.expr.taint import contains_taint
 from bastidor.flow.model import NAME_PATTERN
 from bastidor.flow.target import TargetFields
 from bastidor.flow.types import DurationMs
@@ -45,7 +46,13 @@ def element(ctx: Any, params: TargetFields) -> Any:
     return locate(ctx.page, params)
 
 
-def uses_secret(ctx: Any, key: str) -> bool:
-    """Whether the step's param `key` as written reads a secret."""
-    written = ctx.node.written.get(key)
-    return isinstance(written, str) and "secrets" in written
+def holds_secret(value: Any) -> bool:
+    """Whether a step's rendered value is, holds or was computed from a secret (it is tainted)."""
+    return contains_taint(value)
+
+
+def mask_in_screenshots(ctx: Any, locator: Any) -> None:
+    """Black out `locator` (a field that received a secret) in the run's screenshots from now on."""
+    targets = ctx.state.secret_targets
+    if not any(repr(known) == repr(locator) for known in targets):
+        targets.append(locator)

@@ -23,11 +23,10 @@ class ScreenshotParams(Params):
 @action("screenshot", params=ScreenshotParams, kind="browser", shorthand="name",
         describe="Take a screenshot of the page as {name:plain}.png (secret fields masked)")
 def screenshot(ctx, params):
-    """Save a screenshot of the page into the run folder (fields holding secrets are masked)."""
+    """Save a screenshot of the page into the run folder (fields and page text holding secrets are masked)."""
     relative = f"screenshots/{to_text(params.name)}.png"
     path = ctx.output_path(relative)
-    masks = [ctx.page.locator("input[type=password]"), *ctx.state.secret_targets]
-    digest = ctx.browser.screenshot(path, mask=masks)
+    digest = ctx.state.browser.masked_screenshot(path, ctx.state.secret_targets, ctx.state.masker.values())
     return {"screenshot": relative, "screenshot_sha256": digest}
 
 

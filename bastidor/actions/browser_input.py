@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from pydantic import Field, model_validator
 
-from bastidor.actions.base import ElementParams, element, timeout_of, uses_secret
+from bastidor.actions.base import ElementParams, element, holds_secret, mask_in_screenshots, timeout_of
 from bastidor.actions.registry import action
 from bastidor.executor.errors import StepError
 from bastidor.expr import to_text
+from bastidor.expr.taint import plain
 from bastidor.flow.target import STRATEGIES
 from bastidor.flow.types import Text
 
@@ -22,9 +23,9 @@ class FillParams(ElementParams):
 def fill(ctx, params):
     """Clear a field and fill in a value."""
     locator = element(ctx, params)
-    locator.fill(to_text(params.value), timeout=timeout_of(ctx, params))
-    if uses_secret(ctx, "value"):
-        ctx.state.secret_targets.append(locator)
+    if holds_secret(params.value):
+        mask_in_screenshots(ctx, locator)
+    locator.fill(plain(to_text(params.value)), timeout=timeout_of(ctx, params))
 
 
 class TypeParams(ElementParams):
@@ -38,9 +39,10 @@ class TypeParams(ElementParams):
 def type_text(ctx, params):
     """Type text key by key, for fields that react to each key press."""
     locator = element(ctx, params)
-    locator.press_sequentially(to_text(params.text_to_type), delay=params.delay, timeout=timeout_of(ctx, params))
-    if uses_secret(ctx, "keys"):
-        ctx.state.secret_targets.append(locator)
+    if holds_secret(params.text_to_type):
+        mask_in_screenshots(ctx, locator)
+    keys = plain(to_text(params.text_to_type))
+    locator.press_sequentially(keys, delay=params.delay, timeout=timeout_of(ctx, params))
 
 
 class ClickParams(ElementParams):
@@ -69,7 +71,10 @@ class SelectParams(ElementParams):
 @action("select", params=SelectParams, kind="browser", describe="Choose {option} in {target}")
 def select(ctx, params):
     """Choose an option of a drop-down list by its text or value."""
-    element(ctx, params).select_option(to_text(params.option), timeout=timeout_of(ctx, params))
+    locator = element(ctx, params)
+    if holds_secret(params.option):
+        mask_in_screenshots(ctx, locator)
+    locator.select_option(plain(to_text(params.option)), timeout=timeout_of(ctx, params))
 
 
 @action("check", params=ElementParams, kind="browser", describe="Tick {target}")

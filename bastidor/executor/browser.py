@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from contextlib import ExitStack
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
 
 from bastidor.audit import SecretMasker
-from bastidor.executor.evidence import scrub_trace
+from bastidor.executor.evidence import (SCREENSHOTS, free_path, mark_secret_text, screenshot_name, scrub_trace,
+                                       unmark_secret_text)
 from bastidor.flow.model import BotSpec
 
 
@@ -45,20 +46,36 @@ class BrowserHolder:
             self._run = self._stack.enter_context(self._bot.run_context(self._settings()))
         return self._run
 
-    def failure_screenshot(self, step_path: str, secret_targets: list[Any]) -> tuple[str, str] | None:
-        """Save a screenshot for a failed step, secrets masked; returns (relative path, sha256)."""
+    def failure_screenshot(self, step_path: str, secret_targets: list[Any], *, attempt: int = 1,
+                           item_ref: str | None = None, secret_texts: Iterable[str] = ()) -> tuple[str, str] | None:
+        """Save a screenshot for a failed step attempt, secrets masked; returns (relative path, sha256).
+
+        Each attempt gets its own file (see `screenshot_name`), never replacing an earlier one. Password
+        fields, `secret_targets` (fields that received a secret) and every element whose text contains one
+        of `secret_texts` are covered by solid boxes. `item_ref` must already be masked.
+        """
         if self._run is None or not self.spec.screenshot_on_failure:
             return None
-        name = f"screenshots/step-{step_path.replace('[', '_').replace(']', '').replace('.', '-')}.png"
-        target = self.run_dir / name
-        target.parent.mkdir(parents=True, exist_ok=True)
+        folder = self.run_dir / SCREENSHOTS
+        folder.mkdir(parents=True, exist_ok=True)
+        target = free_path(folder, screenshot_name(step_path, item_ref, attempt))
         try:
-            page = self._run.page
-            masks = [page.locator("input[type=password]"), *secret_targets]
-            digest = self._run.screenshot(target, mask=masks)
+            digest = self.masked_screenshot(target, secret_targets, secret_texts)
         except Exception:  # the browser may be the thing that broke; the step's own error is what matters
             return None
-        return name, digest
+        return f"{SCREENSHOTS}/{target.name}", digest
+
+    def masked_screenshot(self, target: Path, secret_targets: list[Any], secret_texts: Iterable[str]) -> str:
+        """Save a full-page screenshot of the run's page to `target` with password fields, `secret_targets`
+        and the elements whose text contains one of `secret_texts` covered; returns its SHA-256."""
+        page = self.current().page
+        masks = [page.locator("input[type=password]"), *secret_targets]
+        shown = mark_secret_text(page, secret_texts)
+        try:
+            return self.current().screenshot(target, mask=masks if shown is None else [*masks, shown])
+        finally:
+            if shown is not None:
+                unmark_secret_text(page)
 
     def close(self, failed: bool, masker: SecretMasker) -> Path | None:
         """Close the context (saving a scrubbed trace when the run failed and traces are on) and the bot."""
@@ -84,3 +101,4 @@ class BrowserHolder:
                            timeout_ms=spec.timeout, viewport=(spec.viewport.width, spec.viewport.height),
                            locale=spec.locale, timezone=spec.timezone, downloads_dir=downloads,
                            browser=spec.browser, trace_on_failure=spec.trace_on_failure)
+

@@ -8,7 +8,8 @@ from typing import Any
 
 from bastidor.executor.errors import BusinessException
 from bastidor.executor.state import ItemState, RunState
-from bastidor.expr import render_value, template_names
+from bastidor.expr import render_value
+from bastidor.expr.taint import taint, tainted_leaves
 from bastidor.flow.loader import Flow
 from bastidor.flow.steps import StepNode
 
@@ -37,20 +38,22 @@ class StepContext:
         return self.scope.variables
 
     def expression_vars(self) -> dict[str, Any]:
-        """Variables as expressions see them: flow variables plus run, item and secrets."""
+        """Variables as expressions see them: flow variables plus run, item and secrets (tainted, so that
+        anything computed from them stays masked)."""
         item = self.scope.item
         names = dict(self.scope.variables)
-        names["secrets"] = self.state.secrets
+        names["secrets"] = {name: taint(value) for name, value in self.state.secrets.items()}
         names["run"] = {"id": self.state.run_id, "flow": self.state.flow.name,
                         "folder": str(self.state.run_dir)}
         names["item"] = {"ref": item.ref, "attempt": item.attempt, "index": item.index} if item else None
         return names
 
     def render(self, value: Any) -> Any:
-        """`value` with every `{{ ... }}` evaluated. Text computed from a secret is masked like the secret."""
+        """`value` with every `{{ ... }}` evaluated. Values computed from a secret come back tainted (masked
+        whole wherever they are shown or stored) and long enough ones are learnt by the run's masker."""
         rendered = render_value(value, self.expression_vars(), today=self.state.today)
-        if "secrets" in template_names(value):
-            _mask_derived(self.state.masker, rendered)
+        for leaf in tainted_leaves(rendered):
+            self.state.masker.add_derived(leaf)
         return rendered
 
     def set_variable(self, name: str, value: Any) -> None:
@@ -93,17 +96,3 @@ class StepContext:
     def fail_item(self, reason: str) -> None:
         """Stop the current item with a business exception."""
         raise BusinessException(reason)
-
-
-MIN_DERIVED_SECRET = 4
-
-
-def _mask_derived(masker: Any, value: Any) -> None:
-    """Register text computed from a secret (e.g. upper(secrets.X)) as a secret value too."""
-    if isinstance(value, dict):
-        value = list(value.values())
-    if isinstance(value, list):
-        for part in value:
-            _mask_derived(masker, part)
-    elif isinstance(value, str) and len(value) >= MIN_DERIVED_SECRET:
-        masker.add("", value)

@@ -7,6 +7,7 @@ from typing import Any, Iterable
 
 from bastidor.expr.errors import ExpressionEvalError
 from bastidor.expr.limits import MAX_BUSINESS_DAYS
+from bastidor.expr.taint import is_tainted
 from bastidor.expr.values import check_text, describe, require_whole, to_text
 
 _SATURDAY = 5
@@ -29,7 +30,7 @@ def parse_date(text: Any, format: Any = "%Y-%m-%d") -> datetime.date:
     try:
         return datetime.datetime.strptime(text.strip(), to_text(format)).date()
     except ValueError:
-        raise ExpressionEvalError(f"parse_date(): the text does not match the format '{to_text(format)}'") from None
+        raise ExpressionEvalError(f"parse_date(): the text does not match the format {_shown(format)}") from None
 
 
 def format_date(d: Any, format: Any = "%Y-%m-%d") -> str:
@@ -38,7 +39,7 @@ def format_date(d: Any, format: Any = "%Y-%m-%d") -> str:
     try:
         return check_text(day.strftime(to_text(format)))
     except ValueError:
-        raise ExpressionEvalError(f"format_date(): the format '{to_text(format)}' is not valid") from None
+        raise ExpressionEvalError(f"format_date(): the format {_shown(format)} is not valid") from None
 
 
 def add_days(d: Any, n: Any) -> datetime.date:
@@ -88,6 +89,11 @@ def days_between(a: Any, b: Any) -> int:
 def weekday(d: Any) -> int:
     """The day of the week, Monday = 1 to Sunday = 7."""
     return require_date(d, "weekday").isoweekday()
+
+
+def _shown(format: Any) -> str:
+    """The format quoted for an error message, unless it was computed from a secret."""
+    return "(computed from a secret)" if is_tainted(format) else f"'{to_text(format)}'"
 
 
 def require_date(value: Any, function: str) -> datetime.date:

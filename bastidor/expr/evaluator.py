@@ -1,4 +1,5 @@
-"""simpleeval's evaluator narrowed to Bastidor's language: exact numbers, plain-word errors, bounded sizes."""
+"""simpleeval's evaluator narrowed to Bastidor's language: exact numbers, plain-word errors, bounded sizes,
+and taint: whatever is computed from a secret stays marked as such (see `bastidor.expr.taint`)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from bastidor.expr.checker import Positions
 from bastidor.expr.errors import ExpressionEvalError, did_you_mean
 from bastidor.expr.functions import CONSTANTS, FUNCTIONS
 from bastidor.expr.sizes import SizeGuard
+from bastidor.expr.taint import contains_taint, is_tainted, spread, taint
 from bastidor.expr.values import describe, require_whole
 
 _NOT_EVALUATED = (ast.Assign, ast.AugAssign, ast.Import, ast.Expr, ast.JoinedStr, ast.FormattedValue, ast.Tuple,
@@ -23,12 +25,37 @@ _DATE_PARTS = ("year", "month", "day")
 _SHOWN_KEY_LENGTH = 60
 
 
+def _spreading(operation: Any) -> Any:
+    """`operation` whose result is tainted when one of its operands is."""
+
+    def run(*operands: Any) -> Any:
+        return spread(operation(*operands), *operands)
+
+    run.__doc__ = operation.__doc__
+    return run
+
+
+_SPREADING_OPERATORS = {
+    ast.Sub: _spreading(arithmetic.subtract), ast.Div: _spreading(arithmetic.divide),
+    ast.FloorDiv: _spreading(arithmetic.floor_divide), ast.Mod: _spreading(arithmetic.modulo),
+    ast.Pow: _spreading(arithmetic.power), ast.USub: _spreading(arithmetic.negate),
+    ast.UAdd: _spreading(arithmetic.positive),
+}
+_COMPARING_OPERATORS = {
+    ast.Not: comparisons.logical_not, ast.Eq: comparisons.equals, ast.NotEq: comparisons.not_equals,
+    ast.Lt: comparisons.less, ast.LtE: comparisons.less_or_equal, ast.Gt: comparisons.greater,
+    ast.GtE: comparisons.greater_or_equal, ast.In: comparisons.is_in, ast.NotIn: comparisons.is_not_in,
+}
+
+
 class Evaluator(EvalWithCompoundTypes):
     """Evaluates one checked expression tree against one set of variables.
 
     Only nodes the checker allowed reach it. Names resolve to constants then variables; `a.b` and `a["b"]`
     read record fields; calls go only to the function table; every failure becomes an ExpressionEvalError
-    carrying the offset of the innermost part that failed.
+    carrying the offset of the innermost part that failed. A call, an operator, a slice or an index that
+    involves a tainted value gives a tainted result; reading a record field gives the field's own value;
+    comparisons give plain true/false.
     """
 
     def __init__(self, variables: Mapping[str, Any], positions: Positions, *, today: datetime.date | None):
@@ -46,14 +73,7 @@ class Evaluator(EvalWithCompoundTypes):
         return self.eval(source, previously_parsed=body)
 
     def _operator_table(self) -> dict[type, Any]:
-        return {
-            ast.Add: self._add, ast.Sub: arithmetic.subtract, ast.Mult: self._multiply, ast.Div: arithmetic.divide,
-            ast.FloorDiv: arithmetic.floor_divide, ast.Mod: arithmetic.modulo, ast.Pow: arithmetic.power,
-            ast.USub: arithmetic.negate, ast.UAdd: arithmetic.positive, ast.Not: comparisons.logical_not,
-            ast.Eq: comparisons.equals, ast.NotEq: comparisons.not_equals, ast.Lt: comparisons.less,
-            ast.LtE: comparisons.less_or_equal, ast.Gt: comparisons.greater, ast.GtE: comparisons.greater_or_equal,
-            ast.In: comparisons.is_in, ast.NotIn: comparisons.is_not_in,
-        }
+        return {ast.Add: self._add, ast.Mult: self._multiply, **_SPREADING_OPERATORS, **_COMPARING_OPERATORS}
 
     def _current_date(self) -> datetime.date:
         return self._today or datetime.date.today()
@@ -80,14 +100,14 @@ class Evaluator(EvalWithCompoundTypes):
             return self._guard.concat(left, right)
         if any(lists):
             raise arithmetic.mismatch("add", left, right)
-        return arithmetic.add(left, right)
+        return spread(arithmetic.add(left, right), left, right)
 
     def _multiply(self, left: Any, right: Any) -> Any:
         if isinstance(left, (list, tuple)):
             return self._guard.repeat(left, right)
         if isinstance(right, (list, tuple)):
             return self._guard.repeat(right, left)
-        return arithmetic.multiply(left, right)
+        return spread(arithmetic.multiply(left, right), left, right)
 
     def _eval_name(self, node: ast.Name) -> Any:
         if node.id in CONSTANTS:
@@ -105,13 +125,19 @@ class Evaluator(EvalWithCompoundTypes):
             return _field(value, node.attr)
         if isinstance(value, datetime.date):
             if node.attr in _DATE_PARTS:
-                return getattr(value, node.attr)
+                return spread(getattr(value, node.attr), value)
             raise ExpressionEvalError(f"a date has only .year, .month and .day, not .{node.attr}")
         raise ExpressionEvalError(f"cannot read .{node.attr} from {describe(value)}: only records have fields")
 
     def _eval_subscript(self, node: ast.Subscript) -> Any:
         container = self._eval(node.value)
         key = self._eval(node.slice)
+        value = self._item(container, key)
+        if is_tainted(container) or _key_is_tainted(key):
+            return taint(value)
+        return value
+
+    def _item(self, container: Any, key: Any) -> Any:
         if isinstance(container, Mapping):
             return _field(container, key)
         if not isinstance(container, (str, list, tuple)):
@@ -120,22 +146,27 @@ class Evaluator(EvalWithCompoundTypes):
             return container[key]
         index = require_whole(key, "a position in [...]")
         if not -len(container) <= index < len(container):
-            raise ExpressionEvalError(f"position {index} is outside the {_measure(container)} "
-                                      f"(the first position is 0)")
+            raise ExpressionEvalError(_outside(container, index))
         return container[index]
 
     def _eval_slice(self, node: ast.Slice) -> slice:
-        parts = [None if part is None else require_whole(self._eval(part), "a position in [from:to]")
-                 for part in (node.lower, node.upper, node.step)]
+        parts = [None if part is None else self._position(part) for part in (node.lower, node.upper, node.step)]
         if parts[2] == 0:
             raise ExpressionEvalError("the step in [from:to:step] cannot be 0")
         return slice(*parts)
+
+    def _position(self, node: ast.expr) -> int:
+        value = self._eval(node)
+        return spread(require_whole(value, "a position in [from:to]"), value)
 
     def _eval_call(self, node: ast.Call) -> Any:
         function = self.functions[node.func.id]
         arguments = [self._eval(argument) for argument in node.args]
         keywords = {keyword.arg: self._eval(keyword.value) for keyword in node.keywords}
-        return function(*arguments, **keywords)
+        result = function(*arguments, **keywords)
+        if contains_taint(arguments) or (keywords and contains_taint(keywords)):
+            return taint(result)
+        return result
 
     def _eval_list(self, node: ast.List) -> list:
         items = [self._eval(item) for item in node.elts]
@@ -158,9 +189,25 @@ def _field(record: Mapping, key: Any) -> Any:
             return record[key]
     except TypeError:
         raise ExpressionEvalError(f"record keys are text or numbers, not {describe(key)}") from None
+    if is_tainted(key):
+        raise ExpressionEvalError("the record has no field of that name (the name was computed from a secret, "
+                                  "so it is not shown)")
     shown = str(key)[:_SHOWN_KEY_LENGTH]
-    hint = did_you_mean(shown, record) if isinstance(key, str) else ""
+    hint = did_you_mean(shown, [name for name in record if not is_tainted(name)]) if isinstance(key, str) else ""
     raise ExpressionEvalError(f"the record has no field '{shown}'{hint}")
+
+
+def _key_is_tainted(key: Any) -> bool:
+    if isinstance(key, slice):
+        return is_tainted(key.start) or is_tainted(key.stop) or is_tainted(key.step)
+    return is_tainted(key)
+
+
+def _outside(container: str | list | tuple, index: int) -> str:
+    """Why `index` cannot be read from `container`; positions and lengths computed from a secret are not shown."""
+    if is_tainted(container) or is_tainted(index):
+        return "the position is outside the text or list (computed from a secret, so neither is shown)"
+    return f"position {index} is outside the {_measure(container)} (the first position is 0)"
 
 
 def _measure(container: str | list | tuple) -> str:

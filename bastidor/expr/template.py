@@ -11,6 +11,7 @@ from typing import Any
 from bastidor.expr.errors import ExpressionError, ExpressionSyntaxError
 from bastidor.expr.expression import Expression, compile_expression
 from bastidor.expr.limits import MAX_EXPRESSION_LENGTH, MAX_TEXT_LENGTH
+from bastidor.expr.taint import Tainted, TaintedText
 from bastidor.expr.values import text_too_long, to_text
 
 OPEN, CLOSE = "{{", "}}"
@@ -46,7 +47,10 @@ class Template:
         return {name for piece in self._pieces if isinstance(piece, _Part) for name in piece.expression.names()}
 
     def render(self, variables: Mapping[str, Any], *, today: datetime.date | None = None) -> Any:
-        """The value of a lone `{{ expr }}` (typed, e.g. a Decimal), otherwise the text with each part filled in."""
+        """The value of a lone `{{ expr }}` (typed, e.g. a Decimal), otherwise the text with each part filled in.
+
+        The text is tainted when any part's value was computed from a secret.
+        """
         if not self.is_dynamic:
             return self.text
         single = self._single_part()
@@ -54,12 +58,15 @@ class Template:
             return _evaluate(single, variables, today)
         pieces: list[str] = []
         filled = 0
+        tainted = False
         for piece in self._pieces:
             pieces.append(piece if isinstance(piece, str) else to_text(_evaluate(piece, variables, today)))
             filled += 0 if isinstance(piece, str) else len(pieces[-1])
+            tainted = tainted or isinstance(pieces[-1], Tainted)
             if filled > MAX_TEXT_LENGTH:
                 raise text_too_long()
-        return "".join(pieces)
+        text = "".join(pieces)
+        return TaintedText(text) if tainted else text
 
     def _single_part(self) -> _Part | None:
         parts = [piece for piece in self._pieces if isinstance(piece, _Part)]

@@ -9,8 +9,10 @@ from typing import Any
 
 from bastidor.expr.errors import ExpressionEvalError
 from bastidor.expr.limits import MAX_TEXT_LENGTH
+from bastidor.expr.taint import Tainted, TaintedText
 
 Number = int | Decimal
+_SCALAR_KINDS = (bool, int, float, Decimal, datetime.date, datetime.time)
 _PLAIN_DIGITS_LIMIT = 1_000
 
 
@@ -76,9 +78,23 @@ def check_text(text: str) -> str:
 
 
 def to_text(value: Any) -> str:
-    """`value` as text: plain decimals (no exponent), ISO dates, '' for null, 'true'/'false' for booleans."""
+    """`value` as text: plain decimals (no exponent), ISO dates, '' for null, 'true'/'false' for booleans.
+
+    The text of a value computed from a secret is tainted too (see `bastidor.expr.taint`).
+    """
     if isinstance(value, str):
         return value
+    if value is None or isinstance(value, _SCALAR_KINDS):
+        text = _scalar_text(value)
+        return TaintedText(text) if isinstance(value, Tainted) else text
+    if isinstance(value, (list, tuple)):
+        return _joined((to_text(item) for item in value))
+    if isinstance(value, Mapping):
+        return _joined((_entry_text(key, item) for key, item in value.items()))
+    return check_text(str(value))
+
+
+def _scalar_text(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -89,13 +105,14 @@ def to_text(value: Any) -> str:
         return _decimal_text(value)
     if isinstance(value, int):
         return _integer_text(value)
-    if isinstance(value, (datetime.date, datetime.time)):
-        return value.isoformat()
-    if isinstance(value, (list, tuple)):
-        return _joined((to_text(item) for item in value))
-    if isinstance(value, Mapping):
-        return _joined((f"{to_text(key)}: {to_text(item)}" for key, item in value.items()))
-    return check_text(str(value))
+    return value.isoformat()
+
+
+def _entry_text(key: Any, item: Any) -> str:
+    key_text, item_text = to_text(key), to_text(item)
+    text = f"{key_text}: {item_text}"
+    tainted = isinstance(key_text, Tainted) or isinstance(item_text, Tainted)
+    return TaintedText(text) if tainted else text
 
 
 def _decimal_text(value: Decimal) -> str:
@@ -113,12 +130,15 @@ def _integer_text(value: int) -> str:
 
 
 def _joined(parts: Any) -> str:
-    """Items joined with ', ', stopping as soon as the text grows past the limit."""
+    """Items joined with ', ', stopping as soon as the text grows past the limit; tainted if any item is."""
     pieces: list[str] = []
     length = 0
+    tainted = False
     for piece in parts:
         length += len(piece) + (2 if pieces else 0)
         if length > MAX_TEXT_LENGTH:
             raise text_too_long()
         pieces.append(piece)
-    return ", ".join(pieces)
+        tainted = tainted or isinstance(piece, Tainted)
+    text = ", ".join(pieces)
+    return TaintedText(text) if tainted else text
