@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -14,6 +16,7 @@ import pytest
 from bastidor.audit import AuditLog, SecretMasker
 from bastidor.queue import open_work_queue
 from bastidor.schedule import load_schedules
+from bastidor.schedule.backlog import Fire
 from bastidor.service.scheduler import FireRecorder, Scheduler
 from webhook_support import webhook  # noqa: F401  (the fixture)
 
@@ -143,19 +146,43 @@ def test_an_alert_that_cannot_be_raised_never_stops_the_fire_from_being_recorded
     assert '"event":"schedule.alert_failed"' in (tmp_path / "service.jsonl").read_text()
 
 
+class FailsOnce:
+    """The work queue, except that its first `record_fires` fails as a broken disk would."""
+
+    def __init__(self, queue):
+        self.queue = queue
+        self.failed = threading.Event()
+
+    def __getattr__(self, name):
+        return getattr(self.queue, name)
+
+    def record_fires(self, *args, **kwargs):
+        if not self.failed.is_set():
+            self.failed.set()
+            raise OSError("disk I/O error")
+        return self.queue.record_fires(*args, **kwargs)
+
+
 def test_a_fire_that_cannot_be_recorded_is_audited_and_the_next_fires_are_still_recorded(setup, tmp_path):
     schedule, queue, recorder, clock = setup
-    scheduler = Scheduler(recorder, clock)
+    scheduler = Scheduler(FireRecorder(FailsOnce(queue), recorder.audit, clock), clock)
     scheduler.start(load_schedules(tmp_path / "schedules.yaml"))
-
-    def lost(*_):
-        raise OSError("disk I/O error")
-
-    scheduler._fires.put((lost, schedule, T0))
-    scheduler._fires.put((recorder.fire, schedule, T0 + dt.timedelta(minutes=5)))
+    scheduler.writer.put(Fire(schedule, T0))
+    assert scheduler.recorder.queue.failed.wait(timeout=30)
+    scheduler.writer.put(Fire(schedule, T0 + dt.timedelta(minutes=5)))
+    assert wait_for(lambda: states(queue) == {"job@2026-01-07T09:05:00Z": "queued"})
     scheduler.shutdown()
-    assert states(queue) == {"job@2026-01-07T09:05:00Z": "queued"}
     assert '"event":"schedule.fire_failed"' in (tmp_path / "service.jsonl").read_text()
+
+
+def wait_for(check, timeout_s: float = 30.0) -> bool:
+    """Poll `check` (observable state) until it holds; False after `timeout_s`."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(0.02)
+    return False
 
 
 class Hook:

@@ -28,6 +28,8 @@ def register(commands) -> None:
     parser.add_argument("--json", action="store_true", help="print JSON instead of text")
     parser.add_argument("--now", metavar="WHEN", help="count from this moment instead of the current time "
                         "(ISO 8601, e.g. 2026-12-24T08:00; UTC unless it has an offset)")
+    parser.add_argument("--workers", type=int, metavar="N", help="the bots `serve` runs them with, to check that "
+                        "they keep up (default: one per core, as `serve`)")
     parser.set_defaults(handler=run_schedules)
     actions = parser.add_subparsers(dest="action", metavar="ACTION")
     pause = actions.add_parser("pause", help="stop queueing runs of a schedule: its fires are recorded as skipped")
@@ -48,16 +50,34 @@ def run_schedules(args) -> int:
         error_out("--count must be at least 1" if now is not None else
                   f"--now '{args.now}' is not a date and time: write e.g. 2026-12-24T08:00")
         return 2
+    if args.workers is not None and args.workers < 0:
+        error_out(f"--workers must be 0 or more, got {args.workers}: give the number of bots `serve` runs")
+        return 2
     schedule_set = _schedule_set(args.schedules)
     if schedule_set is None:
         return 2
     pauses = _current_pauses(args)
     listing = [_entry(schedule, now, args.count, pauses.get(schedule.id)) for schedule in schedule_set.schedules]
+    warning = _overload_warning(args, schedule_set, pauses, now)
     if args.json:
-        print(json.dumps(_document(schedule_set, now, listing), indent=2, ensure_ascii=False))
+        print(json.dumps({**_document(schedule_set, now, listing), "overload_warning": warning}, indent=2,
+                         ensure_ascii=False))
     else:
         _print_text(schedule_set, listing)
+        if warning:
+            print(f"\n{warning}")
     return 0
+
+
+def _overload_warning(args, schedule_set: ScheduleSet, pauses: dict[str, Pause], now: dt.datetime) -> str | None:
+    """The warning for running schedules that keep more bots busy than `serve` would have (see
+    `bastidor.schedule.capacity`); None when the pool keeps up."""
+    from bastidor.schedule.capacity import overload_warning
+    from bastidor.service.pool import default_workers
+
+    running = [schedule for schedule in schedule_set.enabled() if schedule.id not in pauses]
+    workers = args.workers if args.workers is not None else default_workers()
+    return overload_warning(running, home_dir(args) / "runs.db", workers, now)
 
 
 def pause_schedule(args) -> int:

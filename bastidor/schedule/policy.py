@@ -37,6 +37,14 @@ def decide_overlap(policy: OverlapPolicy | str, running: int, queued: int) -> bo
     return True
 
 
+def overlap_refusal(policy: OverlapPolicy | str, running: int, queued: int) -> str | None:
+    """Why `decide_overlap` refuses a new run, as the queue's history says it, e.g. "overlap policy
+    skip: 1 running, 0 queued"; None when a run may be enqueued."""
+    if decide_overlap(policy, running=running, queued=queued):
+        return None
+    return f"overlap policy {OverlapPolicy(policy).value}: {running} running, {queued} queued"
+
+
 def fire_key(schedule_id: str, fire_time: dt.datetime) -> str:
     """The run key for one fire time, e.g. "demo@2026-03-27T09:05:00Z": the same instant gives the
     same key in any time zone; fractions of a second are dropped (not rounded)."""
