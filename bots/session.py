@@ -146,6 +146,11 @@ class Bot:
                 headless=self.settings.headless,
                 args=launch_args(choice),
                 slow_mo=self.settings.slow_mo_ms,
+                # Ctrl-C or SIGTERM stops the run, which then records its outcome, saves its evidence and
+                # closes the browser itself: Playwright's driver must not close it first.
+                handle_sigint=False,
+                handle_sigterm=False,
+                handle_sighup=False,
             )
         except PlaywrightError as exc:
             first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

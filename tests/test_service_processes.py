@@ -3,97 +3,15 @@ mid-item, SIGTERM drain, and thousands of items over several workers. Real SQLit
 
 from __future__ import annotations
 
-import json
 import os
 import signal
-import subprocess
-import sys
-import time
 from collections import Counter
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-import pytest
-
-from bastidor.queue import open_work_queue
 from bastidor.store import open_run_store
-
-REPO = Path(__file__).resolve().parents[1]
-
-ITEM_FLOW = """
-name: Slow items
-steps:
-  - read_csv: {{path: items.csv, into: rows}}
-  - for_each: "{{{{ rows }}}}"
-    item_ref: "{{{{ row.ref }}}}"
-    retry_wait: 1s
-    steps:
-      - wait: {wait}
-      - log: "done {{{{ row.ref }}}}"
-"""
-
-
-def write_items(folder: Path, count: int, wait: str = "0s") -> None:
-    (folder / "items.csv").write_text("ref\n" + "".join(f"R{n:05d}\n" for n in range(1, count + 1)))
-    (folder / "items.yaml").write_text(ITEM_FLOW.format(wait=wait))
-
-
-def write_schedules(folder: Path, every: str = "1s", grace: str = "1m", enabled: bool = True) -> Path:
-    path = folder / "schedules.yaml"
-    path.write_text(f"schedules:\n  - id: tick\n    flow: items.yaml\n    trigger: {{interval: {every}}}\n"
-                    f"    timezone: UTC\n    misfire_grace: {grace}\n    overlap: allow\n"
-                    f"    enabled: {str(enabled).lower()}\n")
-    return path
-
-
-def serve(folder: Path, *args: str) -> subprocess.Popen:
-    """Start `serve`; its output goes to a log file (see `output`), so the test never blocks on a pipe."""
-    log = folder / f"serve-{time.monotonic_ns()}.log"
-    process = subprocess.Popen([sys.executable, str(REPO / "runner.py"), "--home", str(folder / "home"),
-                                "serve", "--schedules", str(folder / "schedules.yaml"), *args],
-                               cwd=folder, stdout=log.open("w"), stderr=subprocess.STDOUT, text=True)
-    process.log = log
-    return process
-
-
-def output(process: subprocess.Popen) -> str:
-    return process.log.read_text()
-
-
-def started(process: subprocess.Popen) -> bool:
-    """The service has decided whether it is the active scheduler."""
-    text = output(process)
-    return "scheduler active" in text or "stands by" in text
-
-
-def trigger(folder: Path) -> None:
-    """`runner.py trigger` the item flow, as an operator would."""
-    subprocess.run([sys.executable, str(REPO / "runner.py"), "--home", str(folder / "home"), "trigger",
-                    str(folder / "items.yaml")], check=True, capture_output=True, cwd=folder)
-
-
-def wait_until(check, timeout: float = 60.0, every: float = 0.2) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(every)
-    return False
-
-
-def stop(process: subprocess.Popen, timeout: float = 60) -> str:
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-    process.wait(timeout=timeout)
-    return output(process)
-
-
-def queue_of(folder: Path):
-    return open_work_queue(folder / "home" / "queue.db")
-
-
-def store_items(folder: Path, run_id: str) -> list:
-    with open_run_store(folder / "home" / "runs.db") as store:
-        return store.list_items(run_id)
+from service_support import (queue_of, serve, started, stop, stop_all, store_items, trigger, wait_until,
+                             worker_pid, write_items, write_schedules)
 
 
 def fire_keys(folder: Path) -> list[str]:
@@ -107,7 +25,7 @@ def test_two_schedulers_started_at_once_never_duplicate_a_fire(tmp_path):
     first, second = serve(tmp_path, "--workers", "0"), serve(tmp_path, "--workers", "0")
     assert wait_until(lambda: started(first) and started(second), timeout=90)
     assert wait_until(lambda: len(fire_keys(tmp_path)) >= 4, timeout=60)
-    outputs = [stop(first), stop(second)]
+    outputs = stop_all([first, second])  # both at once: stopping one first would let the other take over
     keys = fire_keys(tmp_path)
     assert len(keys) == len(set(keys))
     assert sum("scheduler active" in out for out in outputs) == 1
@@ -138,7 +56,10 @@ def test_scheduler_killed_and_restarted_makes_exactly_one_run_per_fire_time(tmp_
     first.kill()
     first.wait()
     down_at = len(fire_keys(tmp_path))
-    time.sleep(5)  # at least two fire times pass with no scheduler
+    with queue_of(tmp_path) as queue:
+        last_fire = queue.last_fire_time("tick")
+    two_fires_later = last_fire + timedelta(seconds=4, milliseconds=500)
+    assert wait_until(lambda: datetime.now(timezone.utc) > two_fires_later, timeout=30)  # missed with no scheduler
     second = serve(tmp_path, "--workers", "0")
     assert wait_until(lambda: len(fire_keys(tmp_path)) >= down_at + 3)
     stop(second)
@@ -163,8 +84,7 @@ def test_worker_killed_mid_item_leaves_the_item_to_be_retried_once(tmp_path):
 
     assert wait_until(lambda: bool(in_progress()), timeout=60)
     victim = in_progress()[0]
-    worker_pid = int(victim.lease_owner.split("-")[-2])
-    os.kill(worker_pid, signal.SIGKILL)
+    os.kill(worker_pid(victim.lease_owner), signal.SIGKILL)
     with queue_of(tmp_path) as queue:
         assert wait_until(lambda: queue.counts("Slow items").get("successful", 0) == 3, timeout=90)
     stop(service)

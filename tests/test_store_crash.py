@@ -13,6 +13,7 @@ from pathlib import Path
 
 from bastidor.queue import NewItem, open_work_queue
 from bastidor.store import open_run_store
+from service_support import wait_until
 
 QUEUE = "crash"
 
@@ -71,12 +72,19 @@ def assert_each_item_succeeded_once(home: Path, count: int) -> None:
             assert [event.to_state for event in queue.history(item.id)].count("successful") == 1
 
 
+def successful(home: Path) -> int:
+    with open_work_queue(home / "queue.db") as queue:
+        return queue.counts(QUEUE)["successful"]
+
+
 def test_processes_killed_mid_commit_leave_both_databases_intact_with_nothing_lost_or_stuck(tmp_path):
     add_items(tmp_path, 1500)
     rng = random.Random(4)
     for kill in range(8):
+        done = successful(tmp_path)
         worker = start_worker(tmp_path, f"bot-killed-{kill}")
-        time.sleep(rng.uniform(0.6, 1.2))
+        assert wait_until(lambda: successful(tmp_path) > done, timeout=120), "the bot is committing items"
+        time.sleep(rng.uniform(0.0, 0.3))  # a random moment in its stream of commits
         worker.kill()
         worker.wait()
     last = start_worker(tmp_path, "bot-last")

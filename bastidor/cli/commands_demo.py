@@ -59,7 +59,7 @@ def run_demo(args) -> int:
         result = execute_and_report(flow, options)
         print(f"orders in the portal: {portal.url}/orders (stopped when this command ends)")
     # Failed items are part of the demo (one order is out of stock); only a broken run fails it.
-    if result is not None and result.status == "failed" and result.error is None:
+    if not isinstance(result, int) and result.status == "failed" and result.error is None:
         return 0
     return exit_code(result)
 

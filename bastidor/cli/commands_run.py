@@ -7,14 +7,17 @@ from pathlib import Path
 
 from bastidor.cli.common import error_out, home_dir, open_store
 from bastidor.cli.summary import print_summary
+from bastidor.audit import AuditWriteError
 from bastidor.executor.inputs import InputError, parse_assignments
+from bastidor.executor.interrupts import sigterm_interrupts
 from bastidor.executor.progress import ConsoleProgress
 from bastidor.executor.run import RunOptions, RunResult, run_flow
 from bastidor.flow.diagnostics import FlowValidationError
 from bastidor.flow.loader import load_flow
 from bastidor.secrets import SecretsError, default_secrets
+from bastidor.store import StoreError
 
-EXIT_CODES = {"succeeded": 0, "failed": 1, "crashed": 3}
+EXIT_CODES = {"succeeded": 0, "failed": 1, "crashed": 3, "interrupted": 130}
 
 
 def register(commands) -> None:
@@ -46,19 +49,32 @@ def run_command(args) -> int:
     return exit_code(execute_and_report(flow, options))
 
 
-def exit_code(result: RunResult | None) -> int:
-    """0 succeeded, 1 failed (a step or an item), 2 not started (bad input or secrets), 3 crashed."""
-    return 2 if result is None else EXIT_CODES.get(result.status, 1)
+NOT_STARTED, STORAGE_FAULT = 2, 3
 
 
-def execute_and_report(flow, options: RunOptions) -> RunResult | None:
-    """Run a loaded flow, write its HTML report and print the summary; None when it could not start."""
-    store = open_store_for(options)
+def exit_code(result: RunResult | int) -> int:
+    """0 succeeded, 1 failed (a step or an item), 2 not started (bad input or secrets), 3 crashed (the
+    browser, the disk, the audit log or the run store broke), 130 interrupted (Ctrl-C or SIGTERM)."""
+    return result if isinstance(result, int) else EXIT_CODES.get(result.status, 1)
+
+
+def execute_and_report(flow, options: RunOptions) -> RunResult | int:
+    """Run a loaded flow, write its HTML report and print the summary; the exit code when it could not
+    start (bad input or secrets: 2; no run store or audit log could be written: 3)."""
     try:
-        result = run_flow(flow, options, store)
+        store = open_store_for(options)
+    except StoreError as error:
+        error_out(f"the run was not started: {error}")
+        return STORAGE_FAULT
+    try:
+        with sigterm_interrupts():
+            result = run_flow(flow, options, store)
     except (InputError, SecretsError) as error:
         error_out(str(error))
-        return None
+        return NOT_STARTED
+    except AuditWriteError as error:
+        error_out(f"the run was not started: {error}")
+        return STORAGE_FAULT
     report = write_report(store, result)
     if options.store is None:
         store.close()
@@ -76,6 +92,9 @@ def write_report(store, result: RunResult) -> Path | None:
     from bastidor.report.html import write_run_report
 
     try:
+        if store.get_run(result.run_id) is None:
+            error_out("no report: the run store could not record this run (see the error above)")
+            return None
         return write_run_report(store, result.run_id, result.run_dir / "report.html")
     except Exception as error:  # the run itself is recorded; tell the user how to retry the report
         error_out(f"could not write the report ({error}); try `bastidor report {result.run_id}`")

@@ -12,6 +12,8 @@ from rich.tree import Tree
 
 from bastidor.cli.common import find_run, home_dir, open_store
 from bastidor.report.tree import build_step_tree
+from bastidor.service.health import read_health
+from bastidor.store.stale import end_stale_runs
 
 
 def register(commands) -> None:
@@ -35,8 +37,11 @@ def register(commands) -> None:
 
 
 def list_runs(args) -> int:
-    """Print the run history as a table, or as JSON with --json."""
-    store = open_store(home_dir(args))
+    """Print the run history as a table, or as JSON with --json; then what the service reports: a storage
+    fault it is working through, and work waiting in a queue with no run to take it."""
+    home = home_dir(args)
+    store = open_store(home)
+    end_stale_runs(store, _queue_if_any(home))
     runs = store.list_runs(limit=args.limit, flow=args.flow)
     if args.json:
         print(json.dumps([_jsonable(asdict(run)) for run in runs], indent=2))
@@ -49,12 +54,44 @@ def list_runs(args) -> int:
     if not console.is_terminal:
         console.width = 240
     console.print(table)
+    for line in service_notes(home):
+        console.print(line, markup=False)
     return 0
+
+
+def service_notes(home: Path) -> list[str]:
+    """Warnings a supervisor must see beside the run history: the service's storage fault, if it reports
+    one, and queues whose items wait with no run queued or running to take them."""
+    notes = []
+    health = read_health(home)
+    if health is not None and health.fault and health.is_alive():
+        notes.append(f"warning: the service (pid {health.pid}) reports a storage fault since {health.fault_since}: "
+                     f"{health.fault}; it keeps trying")
+    queue = _queue_if_any(home)
+    for waiting in queue.waiting_work() if queue is not None else []:
+        due = f", the first due {waiting.earliest:%Y-%m-%d %H:%M} UTC" if waiting.earliest else ""
+        notes.append(f"waiting: {waiting.items} items of '{waiting.queue_name}' are in the work queue with no run "
+                     f"to take them{due}; start one with `runner.py trigger <flow file>`")
+    return notes
+
+
+def _queue_if_any(home: Path):
+    """The home's work queue when it has one (never created just to be read); None when it cannot be read."""
+    from bastidor.queue import QueueError, open_work_queue
+
+    if not (home / "queue.db").is_file():
+        return None
+    try:
+        return open_work_queue(home / "queue.db")
+    except QueueError:
+        return None
 
 
 def show_run(args) -> int:
     """Print one run's step tree with statuses and timings, and where its audit log is."""
-    store = open_store(home_dir(args))
+    home = home_dir(args)
+    store = open_store(home)
+    end_stale_runs(store, _queue_if_any(home))
     run = find_run(store, args.run)
     if run is None:
         return 2

@@ -2,7 +2,9 @@
 
 - a business exception (`fail_item`) fails the current item with a reason and is never retried;
 - a step error (an assertion, a missing element, a timeout) is the flow's fault: "failed";
-- a crash (the browser, the audit sink or the infrastructure broke) is not: "crashed".
+- a crash (the browser, the audit sink, the run store or the infrastructure broke) is not: "crashed";
+- an interruption (Ctrl-C, SIGTERM, a service that drains or a run's time limit) is neither: the work was
+  stopped before its end, and what was not done is left to be done ("interrupted").
 """
 
 from __future__ import annotations
@@ -37,6 +39,28 @@ class AssertionFailed(StepError):
     """An `assert_*` step found the page different from what the flow expects."""
 
 
+class Interrupted(BaseException):
+    """The run was asked to stop before its end (SIGTERM, a draining service, a time limit).
+
+    Like `KeyboardInterrupt` (Ctrl-C), and unlike a failure, it is a `BaseException`: no step catches it,
+    retries it or records it as failed. `requeue` says whether the work should go back to the queue."""
+
+    def __init__(self, reason: str, *, requeue: bool = False):
+        super().__init__(reason)
+        self.reason = reason
+        self.requeue = requeue
+
+
+def is_interruption(exc: BaseException | None) -> bool:
+    """True for Ctrl-C (`KeyboardInterrupt`) and for `Interrupted`."""
+    return isinstance(exc, (KeyboardInterrupt, Interrupted))
+
+
+def interruption_reason(exc: BaseException) -> str:
+    """Why the run was interrupted, in words."""
+    return exc.reason if isinstance(exc, Interrupted) else "stopped by Ctrl-C (SIGINT)"
+
+
 class RunStopped(Exception):
     """The run stops here; the steps after this point are recorded as not run."""
 
@@ -46,16 +70,26 @@ class RunStopped(Exception):
 
 
 def is_crash(exc: BaseException) -> bool:
-    """True when the infrastructure broke (browser gone, audit sink unwritable), not the flow."""
-    if isinstance(exc, AuditWriteError):
+    """True when the infrastructure broke (browser gone, audit sink or run store unwritable), not the flow."""
+    if isinstance(exc, AuditWriteError) or _is_storage_fault(exc):
         return True
     from bastidor.bots.crash import is_crash as browser_gone
 
     return browser_gone(exc)
 
 
+def _is_storage_fault(exc: BaseException) -> bool:
+    """The run store or the work queue could not be used (disk full, read-only file, locked too long)."""
+    from bastidor.queue.base import QueueError
+    from bastidor.store.base import StoreError
+
+    return isinstance(exc, (StoreError, QueueError))
+
+
 def error_kind(exc: BaseException) -> str:
-    """The kind used by retry policies: business, postponed, timeout, assertion, crash or error."""
+    """The kind used by retry policies: interrupted, business, postponed, timeout, assertion, crash or error."""
+    if is_interruption(exc):
+        return "interrupted"
     if isinstance(exc, BusinessException):
         return "business"
     if isinstance(exc, ItemPostponed):
@@ -74,4 +108,5 @@ def outcome_of(exc: BaseException | None) -> str:
     if exc is None:
         return "passed"
     kind = error_kind(exc.cause if isinstance(exc, RunStopped) else exc)
-    return {"business": "business_exception", "crash": "crashed", "postponed": "postponed"}.get(kind, "failed")
+    return {"business": "business_exception", "crash": "crashed", "postponed": "postponed",
+            "interrupted": "interrupted"}.get(kind, "failed")

@@ -1,9 +1,9 @@
-"""Work items: each iteration of a top-level `for_each` is an item with a reference and an outcome."""
+"""Work items: each row of a `for_each_item` is an item with a reference and an outcome."""
 
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any
+from typing import Any, Callable
 
 from bastidor.executor.context import StepContext
 from bastidor.executor.engine import run_block
@@ -13,8 +13,10 @@ from bastidor.executor.status import describe_error, utc_now
 from bastidor.store import ItemRecord
 
 
-def run_item(ctx: StepContext, item: ItemState, nodes: list, on_error: str) -> None:
-    """Run one item's steps and record its outcome; a crash, or a failure with on_error=stop, stops the run."""
+def run_item(ctx: StepContext, item: ItemState, nodes: list, on_error: str,
+             on_outcome: Callable[[ItemState], None] | None = None) -> None:
+    """Run one item's steps and record its outcome; a crash, or a failure with on_error=stop, stops the run.
+    `on_outcome` (the work queue's record of the outcome) runs before the audit log and the run store."""
     state = ctx.state
     scope = replace(ctx.scope, item=item)
     started = utc_now()
@@ -26,19 +28,23 @@ def run_item(ctx: StepContext, item: ItemState, nodes: list, on_error: str) -> N
     except Exception as exc:  # every failure of an item is recorded, then handled below
         failure = exc
         _fail(item, exc)
+    except BaseException as exc:  # Ctrl-C or a stop request: the item is recorded as interrupted, then it stops
+        item.status, item.reason = "interrupted", describe_error(exc)
+        raise
     finally:
-        _finish(ctx, item, started)
+        _finish(ctx, item, started, on_outcome=on_outcome)
     if failure is not None and (error_kind(failure) == "crash" or (on_error == "stop" and item.status == "failed")):
         raise RunStopped(failure)  # a postponed item is no failure: on_error=stop does not end the run for it
 
 
-def skip_item(ctx: StepContext, item: ItemState, reason: str, kind: str) -> None:
+def skip_item(ctx: StepContext, item: ItemState, reason: str, kind: str,
+              on_outcome: Callable[[ItemState], None] | None = None) -> None:
     """Record an item as failed for `reason` without running its steps (a repeated reference, a passed
     deadline); `kind` is the exception kind, business or application."""
     started = utc_now()
     _begin(ctx, item, started)
     item.status, item.reason, item.exception = "failed", reason, kind
-    _finish(ctx, item, started, kind=kind)
+    _finish(ctx, item, started, on_outcome=on_outcome)
 
 
 def _begin(ctx: StepContext, item: ItemState, started: Any) -> None:
@@ -63,15 +69,19 @@ def _fail(item: ItemState, exc: BaseException) -> None:
     item.reason = cause.reason if business else describe_error(cause)
 
 
-def _finish(ctx: StepContext, item: ItemState, started: Any, kind: str | None = None) -> None:
+def _finish(ctx: StepContext, item: ItemState, started: Any,
+            on_outcome: Callable[[ItemState], None] | None = None) -> None:
     state = ctx.state
+    unrecorded = _tell(on_outcome, item)
     reason = state.masker.mask_text(item.reason) if item.reason else None
-    exception = kind or item.exception
+    exception = item.exception
     counters = state.counters
     if item.status == "successful":
         counters.items_succeeded += 1
     elif item.status == "postponed":
         counters.items_postponed += 1
+    elif item.status == "interrupted":
+        counters.items_interrupted += 1
     else:
         counters.items_failed += 1
         counters.failures.append((item.ref, reason or "failed"))
@@ -83,3 +93,21 @@ def _finish(ctx: StepContext, item: ItemState, started: Any, kind: str | None = 
                                        ended_at=utc_now(), data=state.masker.mask(item.data),
                                        exception=exception if item.status == "failed" else None))
     state.progress.item_finished(item)
+    if unrecorded is not None:
+        raise unrecorded
+
+
+def _tell(on_outcome: Callable[[ItemState], None] | None, item: ItemState) -> Exception | None:
+    """Give the item's outcome to `on_outcome`. When that fails (the work queue is unwritable), the item is
+    recorded as failed here, since the queue will hand it out again, and the error is returned to raise."""
+    if on_outcome is None:
+        return None
+    try:
+        on_outcome(item)
+    except Exception as error:  # recorded below, then raised: the run cannot go on without its queue
+        outcome = item.status
+        item.status, item.exception = "failed", "application"
+        item.reason = f"its outcome ({outcome}) could not be recorded in the work queue, which hands it out " \
+                      f"again: {error}"
+        return error
+    return None

@@ -13,12 +13,13 @@ T = TypeVar("T")
 
 
 def retryable(policy: RetryPolicy) -> Callable[[BaseException], bool]:
-    """Whether an error is one the policy retries. Business exceptions and postponements never are."""
+    """Whether an error is one the policy retries. Business exceptions, postponements and interruptions
+    (Ctrl-C, a draining service) never are."""
     kinds = set(policy.on)
 
     def check(exc: BaseException) -> bool:
         kind = error_kind(exc)
-        if kind in ("business", "postponed"):
+        if kind in ("business", "postponed", "interrupted"):
             return False
         return "any" in kinds or kind in kinds
 

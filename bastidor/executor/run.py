@@ -15,7 +15,8 @@ from bastidor.audit import AuditLog, AuditWriteError, SecretMasker
 from bastidor.executor.browser import BrowserHolder
 from bastidor.executor.context import Scope
 from bastidor.executor.engine import run_block
-from bastidor.executor.errors import RunStopped, error_kind
+from bastidor.executor.errors import Interrupted, RunStopped, error_kind, is_interruption
+from bastidor.executor.interrupts import interrupts_deferred
 from bastidor.executor.inputs import resolve_inputs
 from bastidor.executor.progress import SilentProgress
 from bastidor.executor.state import RunState
@@ -23,7 +24,7 @@ from bastidor.executor.status import describe_error, utc_now
 from bastidor.flow.loader import Flow
 from bastidor.notify.runhook import notify_run_end
 from bastidor.secrets import default_secrets
-from bastidor.store import RunRecord, RunStore
+from bastidor.store import RunRecord, RunStore, StoreError
 
 
 @dataclass
@@ -61,6 +62,9 @@ class RunResult:
     error: str | None = None
     already_processed: int = 0
     items_postponed: int = 0
+    items_interrupted: int = 0
+    requeue: bool = False
+    """For an interrupted run under the service: its request goes back to the queue (the service drained)."""
 
 
 def new_run_id() -> str:
@@ -101,29 +105,34 @@ def _execute(state: RunState, inputs: dict[str, Any]) -> RunResult:
     try:
         _start(state, inputs, started)
         run_block(state, Scope(state.flow, dict(inputs)), state.flow.steps, "")
+    except (KeyboardInterrupt, Interrupted) as exc:  # stopped from outside: recorded as interrupted
+        error = exc
     except Exception as exc:  # recorded as the run's outcome below; never a traceback for the analyst
         error = exc.cause if isinstance(exc, RunStopped) else exc
     finally:
-        state.progress.stop()
-    return _finish(state, started, error)
+        with interrupts_deferred():
+            state.progress.stop()
+    with interrupts_deferred():
+        return _finish(state, started, error)
 
 
 def _start(state: RunState, inputs: dict[str, Any], started: dt.datetime) -> None:
     masked_inputs = state.masker.mask(inputs)
     state.progress.start(state)
+    state.audit.event("run.started", inputs=masked_inputs, flow_file=state.flow.file,
+                      flow_version=str(state.flow.header.version), host=socket.gethostname(),
+                      user=_user(), pid=os.getpid())
     state.store.create_run(RunRecord(
         run_id=state.run_id, flow_name=state.flow.name, flow_path=str(state.flow.path),
         flow_sha256=state.flow.sha256, status="running", started_at=started, ended_at=None,
         inputs=masked_inputs, audit_path=str(state.audit.path), report_path=None, items_total=0,
-        items_succeeded=0, items_failed=0, error=None, host=socket.gethostname(), user=_user()))
-    state.audit.event("run.started", inputs=masked_inputs, flow_file=state.flow.file,
-                      flow_version=str(state.flow.header.version), host=socket.gethostname(),
-                      user=_user(), pid=os.getpid())
+        items_succeeded=0, items_failed=0, error=None, host=socket.gethostname(), user=_user(), pid=os.getpid()))
 
 
 def _finish(state: RunState, started: dt.datetime, error: BaseException | None) -> RunResult:
-    counters = state.counters
-    status = _status(error, counters.items_failed)
+    """Close the browser, then record the outcome in the run store and the audit log. A store or audit log
+    that cannot be written makes the run crashed (the one that can still be written says why)."""
+    status = _status(error, state.counters.items_failed)
     error_text = state.masker.mask_text(describe_error(error)) if error is not None else None
     try:
         state.browser.close(failed=status != "succeeded", masker=state.masker)
@@ -131,29 +140,63 @@ def _finish(state: RunState, started: dt.datetime, error: BaseException | None) 
         error_text = error_text or state.masker.mask_text(describe_error(exc))
     ended = utc_now()
     duration = (ended - started).total_seconds()
-    state.flush_steps()
+    status, error_text = _save(state, status, error_text, ended)
     notify_run_end(state, status, error_text)  # never raises; a failed notification is audited, not fatal
     try:
         _close_audit(state, status, duration, error_text)
     except AuditWriteError as exc:  # fail closed: the run is recorded as crashed, never as clean
-        status, error_text = "crashed", state.masker.mask_text(str(exc))
-    state.store.update_run(state.run_id, status=status, ended_at=ended, items_total=counters.items_total,
-                           items_succeeded=counters.items_succeeded, items_failed=counters.items_failed,
-                           error=error_text, audit_last_hash=state.audit.last_hash)
+        if not (status == "crashed" and error_text):  # else it crashed on this log already: keep the first cause
+            status, error_text = "crashed", state.masker.mask_text(str(exc))
+        _save(state, status, error_text, ended)
+    else:
+        _save_quietly(state, audit_last_hash=state.audit.last_hash)
+    return _result(state, status, error_text, duration, isinstance(error, Interrupted) and error.requeue)
+
+
+def _save(state: RunState, status: str, error_text: str | None, ended: dt.datetime) -> tuple[str, str | None]:
+    """Write the run's steps, outcome and counts to the run store; when it cannot be written, the run is
+    crashed and the error names the store and the cause."""
+    counters = state.counters
+    try:
+        state.flush_steps()
+        state.store.update_run(state.run_id, status=status, ended_at=ended, items_total=counters.items_total,
+                               items_succeeded=counters.items_succeeded, items_failed=counters.items_failed,
+                               error=error_text)
+    except StoreError as exc:
+        if status == "crashed" and error_text:
+            return status, error_text  # the run already crashed, most likely on this same store: keep that cause
+        return "crashed", state.masker.mask_text(f"the run's outcome ({status}) could not be saved: {exc}")
+    return status, error_text
+
+
+def _save_quietly(state: RunState, **changes: Any) -> None:
+    """A last detail for the run store; the outcome is already saved, so a failure here is not the run's."""
+    try:
+        state.store.update_run(state.run_id, **changes)
+    except StoreError:
+        return
+
+
+def _result(state: RunState, status: str, error_text: str | None, duration: float, requeue: bool) -> RunResult:
+    counters = state.counters
     return RunResult(state.run_id, status, state.flow.name, counters.items_total, counters.items_succeeded,
                      counters.items_failed, list(counters.failures), duration, state.run_dir,
-                     state.audit.path, error_text, counters.already_processed, counters.items_postponed)
+                     state.audit.path, error_text, counters.already_processed, counters.items_postponed,
+                     counters.items_interrupted, requeue)
 
 
 def _close_audit(state: RunState, status: str, duration: float, error_text: str | None) -> None:
     counters = state.counters
     state.audit.event("run.finished", status=status, items_total=counters.items_total,
                       items_succeeded=counters.items_succeeded, items_failed=counters.items_failed,
-                      items_postponed=counters.items_postponed, duration_s=round(duration, 3), error=error_text)
+                      items_postponed=counters.items_postponed, items_interrupted=counters.items_interrupted,
+                      duration_s=round(duration, 3), error=error_text)
     state.audit.close()
 
 
 def _status(error: BaseException | None, items_failed: int) -> str:
+    if is_interruption(error):
+        return "interrupted"
     if error is not None:
         return "crashed" if error_kind(error) == "crash" else "failed"
     return "failed" if items_failed else "succeeded"

@@ -38,6 +38,7 @@ class Counters:
     items_succeeded: int = 0
     items_failed: int = 0
     items_postponed: int = 0
+    items_interrupted: int = 0
     already_processed: int = 0
     failures: list[tuple[str, str]] = field(default_factory=list)
 

@@ -10,7 +10,8 @@ import time
 from contextlib import contextmanager
 from typing import Any, Iterator
 
-from bastidor.executor.errors import BusinessException, ItemPostponed, RunStopped, outcome_of
+from bastidor.executor.errors import (BusinessException, ItemPostponed, RunStopped, interruption_reason,
+                                     is_interruption, outcome_of)
 from bastidor.store import StepRecord
 
 _RECORDED = "_bastidor_recorded"
@@ -38,7 +39,7 @@ def step_status(ctx: Any, attempt: int) -> Iterator[dict[str, Any]]:
         raise
     finally:
         duration_ms = round((time.perf_counter() - start) * 1000, 1)
-        shot = _failure_screenshot(ctx, error)
+        shot = None if is_interruption(error) else _failure_screenshot(ctx, error, attempt)
         _record(ctx, attempt, started, duration_ms, error, shot, details)
 
 
@@ -53,6 +54,8 @@ def describe_error(exc: BaseException) -> str:
         exc = exc.cause
     if isinstance(exc, BusinessException):
         return exc.reason
+    if is_interruption(exc):
+        return interruption_reason(exc)
     lines = [line for line in str(exc).splitlines() if line.strip()]
     if not lines:
         return type(exc).__name__
@@ -60,11 +63,14 @@ def describe_error(exc: BaseException) -> str:
     return text if len(text) <= 1000 else text[:997] + "..."
 
 
-def _failure_screenshot(ctx: Any, error: BaseException | None) -> tuple[str, str] | None:
+def _failure_screenshot(ctx: Any, error: BaseException | None, attempt: int) -> tuple[str, str] | None:
     if error is None or getattr(error, _RECORDED, False) or isinstance(error, (RunStopped, ItemPostponed)):
         return None
     _mark_recorded(error)
-    return ctx.state.browser.failure_screenshot(ctx.path, ctx.state.secret_targets)
+    state, item = ctx.state, ctx.scope.item
+    item_ref = state.masker.mask_text(item.ref) if item is not None else None
+    return state.browser.failure_screenshot(ctx.path, state.secret_targets, attempt=attempt, item_ref=item_ref,
+                                            secret_texts=state.masker.values())
 
 
 def _mark_recorded(error: BaseException) -> None:

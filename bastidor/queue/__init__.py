@@ -23,6 +23,7 @@ from bastidor.queue.records import (
     ReapResult,
     RunEvent,
     RunRequest,
+    WaitingWork,
     WorkItem,
 )
 from bastidor.queue.retry import Backoff
@@ -42,6 +43,7 @@ __all__ = [
     "RunEvent",
     "RunRequest",
     "SqliteWorkQueue",
+    "WaitingWork",
     "WorkItem",
     "WorkQueue",
     "new_worker_name",

@@ -19,9 +19,13 @@ import socket
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from bastidor.queue.records import AddResult, ItemEvent, NewItem, ReapResult, RunEvent, RunRequest, WorkItem
+from bastidor.queue.records import (AddResult, ItemEvent, NewItem, ReapResult, RunEvent, RunRequest, WaitingWork,
+                                    WorkItem)
+
+if TYPE_CHECKING:  # fires.py builds on the rows, which need this module's errors
+    from bastidor.queue.fires import NewFire, OverlapCheck, RecordedFire
 
 
 class QueueError(RuntimeError):
@@ -68,15 +72,30 @@ class WorkQueue(ABC):
     @abstractmethod
     def finish_run(self, request_id: int, worker: str, state: str, *, run_id: str | None = None,
                    error: str | None = None, now: datetime | None = None) -> RunRequest:
-        """End a leased request as done, failed or crashed; `LeaseLost` if the lease was lost."""
+        """End a leased request as done, failed, crashed or interrupted; `LeaseLost` if the lease was lost.
+        Items its run left waiting in its queue, with no other request to take them, get a resume request."""
 
     @abstractmethod
     def attach_run(self, request_id: int, worker: str, run_id: str) -> RunRequest:
         """Record the run id a worker started for its leased request; `LeaseLost` if it lost the lease."""
 
     @abstractmethod
+    def bind_queue(self, request_id: int, worker: str, queue_name: str) -> RunRequest:
+        """Record the work-item queue the leased request's run takes items from (so that items it leaves
+        are resumed when the request ends); `LeaseLost` if it lost the lease."""
+
+    @abstractmethod
     def release_run(self, request_id: int, worker: str, *, now: datetime | None = None) -> RunRequest:
         """Hand a leased request back to the queue without counting the attempt (e.g. on shutdown)."""
+
+    @abstractmethod
+    def record_fires(self, fires: Sequence[NewFire], *, check_overlap: OverlapCheck,
+                     now: datetime | None = None) -> list[RecordedFire]:
+        """Record many schedule fires as run requests in one transaction, in order; what became of each.
+
+        The rows are those `enqueue_run` would give fire by fire (a taken key is a ``duplicate``). A queued
+        fire with an overlap policy is first checked with ``check_overlap(policy, running, queued)``, counting
+        the fires this batch queued before it; a reason returned records it as skipped with that reason."""
 
     @abstractmethod
     def count_runs(self, schedule_id: str, states: Iterable[str]) -> int:
@@ -154,6 +173,18 @@ class WorkQueue(ABC):
     @abstractmethod
     def counts(self, queue_name: str) -> dict[str, int]:
         """Return how many items of the queue are in each state (every state, zeros included)."""
+
+    @abstractmethod
+    def claimable(self, queue_name: str, *, now: datetime | None = None) -> int:
+        """How many new items of the queue may be claimed now (their retry or postponement time passed)."""
+
+    @abstractmethod
+    def outcomes_of_run(self, run_id: str) -> dict[str, str]:
+        """The state of each item last claimed by the run `run_id`, by reference."""
+
+    @abstractmethod
+    def waiting_work(self) -> list[WaitingWork]:
+        """Queues whose items wait (state new) while no run request is queued or running to take them."""
 
     @abstractmethod
     def history(self, item_id: int) -> list[ItemEvent]:

@@ -19,7 +19,8 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from bastidor.audit.canonical import to_jsonable
 from bastidor.queue.base import QueueError
-from bastidor.queue.schema import metadata
+from bastidor.queue.schema import ADDED_COLUMNS, ADDED_INDEXES, metadata
+from bastidor.store.schema import add_missing_columns
 from bastidor.store.sql import enable_wal
 
 BUSY_TIMEOUT_MS = 30_000
@@ -37,6 +38,7 @@ class SqliteDatabase:
         try:
             with self.writing() as connection:
                 metadata.create_all(connection)
+                add_missing_columns(connection, ADDED_COLUMNS, ADDED_INDEXES)
         except QueueError:
             self.engine.dispose()
             raise
@@ -108,6 +110,8 @@ def _operational_message(path: Path, error: OperationalError) -> str:
     if "locked" in reason or "busy" in reason:
         return (f"The work queue at {path} is locked by another process ({reason}; waited up to "
                 f"{BUSY_TIMEOUT_MS // 1000} s). A process may be stuck in a long write: check for one, then retry.")
+    if "full" in reason:
+        return f"The work queue at {path} cannot be written: {reason}. Free disk space; the bots wait until then."
     return f"The work queue at {path} cannot be used: {reason}. Check the file and its folder's permissions."
 
 

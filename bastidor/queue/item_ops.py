@@ -10,10 +10,11 @@ from sqlalchemy import Connection, RowMapping, bindparam, func, insert, or_, sel
 
 from bastidor.queue import rows
 from bastidor.queue.base import NotFound, QueueError
-from bastidor.queue.records import ITEM_STATES, AddResult, ItemEvent, NewItem, ReapResult, WorkItem
+from bastidor.queue.records import ITEM_STATES, AddResult, ItemEvent, NewItem, ReapResult, WaitingWork, WorkItem
 from bastidor.queue.retry import Backoff
 from bastidor.queue.rows import ITEM, LEASE_CLEARED, RELEASED_NOTE
-from bastidor.queue.schema import work_items
+from bastidor.queue.schema import run_requests, work_items
+from bastidor.store.schema import UtcDateTime
 
 LOOKUP_CHUNK = 500
 DEADLINE_PASSED = "deadline passed"
@@ -147,6 +148,31 @@ def _hand_back(connection: Connection, leased: list[RowMapping], why: str | None
         item = _after_abandon(connection, rows.abandon(connection, ITEM, row, now, why), now)
         (result.items_requeued if item.state == "new" else result.items_failed).append(item.id)
     return result
+
+
+def claimable(connection: Connection, queue_name: str, now: datetime) -> int:
+    """How many new items of the queue may be claimed at `now`."""
+    query = select(func.count()).where(
+        work_items.c.queue_name == queue_name, work_items.c.state == "new",
+        or_(work_items.c.defer_until.is_(None), work_items.c.defer_until <= now))
+    return connection.execute(query).scalar_one()
+
+
+def outcomes_of_run(connection: Connection, run_id: str) -> dict[str, str]:
+    """The state of each item last claimed by the run, by reference."""
+    query = select(work_items.c.reference, work_items.c.state).where(work_items.c.run_id == run_id)
+    return {reference: state for reference, state in connection.execute(query)}
+
+
+def waiting_work(connection: Connection) -> list[WaitingWork]:
+    """Queues with new items and no queued or running request bound to them, oldest work first."""
+    due = func.min(func.coalesce(work_items.c.defer_until, work_items.c.created_at), type_=UtcDateTime)
+    taken = select(run_requests.c.queue_name).where(run_requests.c.queue_name.is_not(None),
+                                                   run_requests.c.state.in_(("queued", "running")))
+    query = (select(work_items.c.queue_name, func.count(), due)
+             .where(work_items.c.state == "new", work_items.c.queue_name.not_in(taken))
+             .group_by(work_items.c.queue_name).order_by(work_items.c.queue_name))
+    return [WaitingWork(name, count, earliest) for name, count, earliest in connection.execute(query)]
 
 
 def get(connection: Connection, item_id: int) -> WorkItem | None:

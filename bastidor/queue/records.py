@@ -3,8 +3,9 @@
 Times are timezone-aware UTC datetimes. ``inputs``, ``data`` and ``output`` are plain JSON values that
 the caller has already masked; the queue never sees a secret value.
 
-Run requests: ``queued -> running -> done | failed | crashed``; ``missed`` and ``skipped`` record a
-fire that never runs. Work items: ``new -> in_progress -> successful | failed``. A lease that expires
+Run requests: ``queued -> running -> done | failed | crashed | interrupted``; ``missed`` and ``skipped``
+record a fire that never runs. A request whose run leaves items in its queue with no other request to take
+them is followed by a resume request (see `bastidor.queue.resume`). Work items: ``new -> in_progress -> successful | failed``. A lease that expires
 is recorded as ``abandoned`` in the history, then the row goes back to ``queued`` / ``new`` (or, with
 its attempts used up, to ``crashed`` / ``failed``): ``abandoned`` is never a resting state.
 """
@@ -15,14 +16,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-RunState = Literal["queued", "running", "done", "failed", "crashed", "missed", "skipped", "abandoned"]
+RunState = Literal["queued", "running", "done", "failed", "crashed", "interrupted", "missed", "skipped",
+                   "abandoned"]
 ItemState = Literal["new", "in_progress", "successful", "failed", "abandoned"]
 ExceptionKind = Literal["business", "application"]
 """``business``: the data or a rule is at fault, never retried. ``application``: the system is, retried."""
 
-RUN_STATES: tuple[str, ...] = ("queued", "running", "done", "failed", "crashed", "missed", "skipped")
+RUN_STATES: tuple[str, ...] = ("queued", "running", "done", "failed", "crashed", "interrupted", "missed", "skipped")
 RUN_ENQUEUE_STATES: tuple[str, ...] = ("queued", "missed", "skipped")
-RUN_FINISH_STATES: tuple[str, ...] = ("done", "failed", "crashed")
+RUN_FINISH_STATES: tuple[str, ...] = ("done", "failed", "crashed", "interrupted")
 ITEM_STATES: tuple[str, ...] = ("new", "in_progress", "successful", "failed")
 ABANDONED = "abandoned"
 
@@ -89,6 +91,10 @@ class RunRequest:
     finished_at: datetime | None = None
     run_id: str | None = None
     error: str | None = None
+    queue_name: str | None = None
+    """The work-item queue its run takes items from, once the run reached its `for_each_item`."""
+    idle_resumes: int | None = None
+    """For a resume request: how many resume requests in a row finished no item (0 after progress)."""
 
 
 @dataclass(frozen=True)
@@ -142,8 +148,20 @@ class ReapResult:
     orphaned_runs: list[str] = field(default_factory=list)
     """The run ids the reaped requests' workers had started, read in the same transaction (so never the
     run of a worker that took the request again since): the service ends them in the run store."""
+    resumed: list[int] = field(default_factory=list)
+    """Ids of resume requests enqueued because a crashed request left items in its queue."""
 
     @property
     def total(self) -> int:
         """How many rows changed state."""
         return sum(map(len, (self.items_requeued, self.items_failed, self.runs_requeued, self.runs_crashed)))
+
+
+@dataclass(frozen=True)
+class WaitingWork:
+    """Items waiting in a queue that no queued or running request will take (see `WorkQueue.waiting_work`)."""
+
+    queue_name: str
+    items: int
+    earliest: datetime | None
+    """When the first of them may be taken (its retry or postponement time)."""

@@ -10,6 +10,7 @@ from sqlalchemy import Connection, RowMapping, bindparam, func, insert, or_, sel
 
 from bastidor.queue import rows
 from bastidor.queue.records import ReapResult, RunEvent, RunRequest
+from bastidor.queue.resume import resume_if_work_is_left
 from bastidor.queue.rows import LEASE_CLEARED, RELEASED_NOTE, RUN
 from bastidor.queue.schema import run_requests
 
@@ -25,14 +26,14 @@ _COUNT = select(func.count()).select_from(run_requests).where(
 _LAST_FIRE = select(func.max(run_requests.c.fire_time)).where(run_requests.c.schedule_id == bindparam("b_schedule"))
 
 
-def enqueue(connection: Connection, values: dict[str, Any], reason: str | None, now: datetime) -> bool:
-    """Insert the request unless its key exists; record its first state. False for an existing key."""
+def enqueue(connection: Connection, values: dict[str, Any], reason: str | None, now: datetime) -> int | None:
+    """Insert the request unless its key exists and record its first state; its id, or None for an existing key."""
     if connection.execute(_BY_KEY, {"b_key": values["key"]}).first() is not None:
-        return False
+        return None
     row = {**values, "attempts": 0, "enqueued_at": now, "error": reason}
     request_id = connection.execute(_INSERT, row).scalar_one()
     rows.record_event(connection, RUN, request_id, now, None, values["state"], 0, None, reason)
-    return True
+    return request_id
 
 
 def claim(connection: Connection, worker: str, lease_s: float, now: datetime) -> RunRequest | None:
@@ -47,12 +48,21 @@ def claim(connection: Connection, worker: str, lease_s: float, now: datetime) ->
 
 def finish(connection: Connection, request_id: int, worker: str, state: str, run_id: str | None,
            error: str | None, now: datetime) -> RunRequest:
-    """End the leased request as done, failed or crashed."""
+    """End the leased request as done, failed, crashed or interrupted; resume what its run left undone."""
     row = rows.leased(connection, RUN, request_id, worker)
     values = {"finished_at": now, "error": error, **LEASE_CLEARED}
     if run_id is not None:
         values["run_id"] = run_id
-    return rows.move(connection, RUN, row, state, now, worker=worker, note=error, values=values)
+    request = rows.move(connection, RUN, row, state, now, worker=worker, note=error, values=values)
+    resume_if_work_is_left(connection, request, now)
+    return request
+
+
+def bind_queue(connection: Connection, request_id: int, worker: str, queue_name: str) -> RunRequest:
+    """Note the work-item queue the leased request's run takes items from, so the queue can resume them."""
+    rows.leased(connection, RUN, request_id, worker)
+    changed = connection.execute(RUN.statements["set_by_id"], {"b_id": request_id, "queue_name": queue_name})
+    return RunRequest(**changed.mappings().one())
 
 
 def attach(connection: Connection, request_id: int, worker: str, run_id: str) -> RunRequest:
@@ -91,6 +101,9 @@ def _hand_back(connection: Connection, leased: list[RowMapping], why: str | None
         (result.runs_requeued if request.state == "queued" else result.runs_crashed).append(request.id)
         if row["run_id"]:
             result.orphaned_runs.append(row["run_id"])
+        resumed = resume_if_work_is_left(connection, request, now)
+        if resumed is not None:
+            result.resumed.append(resumed)
     return result
 
 

@@ -49,11 +49,14 @@ run_requests = Table(
     Column("finished_at", UtcDateTime),
     Column("run_id", String(64)),
     Column("error", Text),
+    Column("queue_name", String(200)),
+    Column("idle_resumes", Integer),
 )
 Index("ix_run_requests_claim", run_requests.c.state, run_requests.c.priority.desc(), run_requests.c.enqueued_at)
 Index("ix_run_requests_lease", run_requests.c.state, run_requests.c.lease_expires)
 Index("ix_run_requests_schedule", run_requests.c.schedule_id, run_requests.c.state)
 Index("ix_run_requests_fire_time", run_requests.c.schedule_id, run_requests.c.fire_time)
+Index("ix_run_requests_queue", run_requests.c.queue_name, run_requests.c.state)
 
 run_request_events = Table(
     "run_request_events",
@@ -97,6 +100,7 @@ Index("ix_work_items_claim", work_items.c.queue_name, work_items.c.state, work_i
       work_items.c.created_at)
 Index("ix_work_items_lease", work_items.c.state, work_items.c.lease_expires)
 Index("ix_work_items_deadline", work_items.c.state, work_items.c.deadline)
+Index("ix_work_items_run", work_items.c.run_id)
 
 work_item_events = Table(
     "work_item_events",
@@ -111,3 +115,11 @@ work_item_events = Table(
     Column("reason", Text),
     Index("ix_work_item_events_item", "item_id", "id"),
 )
+
+
+ADDED_COLUMNS = (run_requests.c.queue_name, run_requests.c.idle_resumes)
+"""Columns added after the first release: a queue file made by an older Bastidor gets them when opened."""
+
+ADDED_INDEXES = tuple(index for table in (run_requests, work_items) for index in table.indexes
+                      if index.name in ("ix_run_requests_queue", "ix_work_items_run"))
+"""Indexes added after the first release, created on an older queue file too."""

@@ -13,9 +13,12 @@ from pathlib import Path
 from typing import Any
 
 from bastidor.queue import checks, item_ops, run_ops
+from bastidor.queue import fires as fire_ops
 from bastidor.queue.base import WorkQueue
 from bastidor.queue.engine import SqliteDatabase
+from bastidor.queue.fires import NewFire, OverlapCheck, RecordedFire
 from bastidor.queue.records import (
+    WaitingWork,
     RUN_ENQUEUE_STATES,
     RUN_FINISH_STATES,
     AddResult,
@@ -54,7 +57,7 @@ class SqliteWorkQueue(WorkQueue):
         }
         moment = checks.resolve_now(now)
         with self.database.writing() as connection:
-            return run_ops.enqueue(connection, values, reason, moment)
+            return run_ops.enqueue(connection, values, reason, moment) is not None
 
     def claim_run(self, worker: str, lease_s: float, *, now: datetime | None = None) -> RunRequest | None:
         """Lease the queued request with the highest priority, then the oldest, whose not_before passed."""
@@ -70,7 +73,9 @@ class SqliteWorkQueue(WorkQueue):
 
     def finish_run(self, request_id: int, worker: str, state: str, *, run_id: str | None = None,
                    error: str | None = None, now: datetime | None = None) -> RunRequest:
-        """End a leased request as done, failed or crashed; `LeaseLost` if the lease was lost."""
+        """End a leased request as done, failed, crashed or interrupted; `LeaseLost` if the lease was lost.
+        When its run left items waiting in its queue and no other request will take them, a resume request
+        is enqueued in the same transaction (see `bastidor.queue.resume`)."""
         state, moment = checks.one_of("state", state, RUN_FINISH_STATES), checks.resolve_now(now)
         with self.database.writing() as connection:
             return run_ops.finish(connection, request_id, worker, state, run_id, error, moment)
@@ -80,11 +85,25 @@ class SqliteWorkQueue(WorkQueue):
         with self.database.writing() as connection:
             return run_ops.attach(connection, request_id, worker, checks.text("run_id", run_id, 64))
 
+    def bind_queue(self, request_id: int, worker: str, queue_name: str) -> RunRequest:
+        """Record the work-item queue the leased request's run takes items from; `LeaseLost` if it lost the lease."""
+        with self.database.writing() as connection:
+            return run_ops.bind_queue(connection, request_id, worker, checks.text("queue_name", queue_name, 200))
+
     def release_run(self, request_id: int, worker: str, *, now: datetime | None = None) -> RunRequest:
         """Hand a leased request back to the queue without counting the attempt (e.g. on shutdown)."""
         moment = checks.resolve_now(now)
         with self.database.writing() as connection:
             return run_ops.release(connection, request_id, worker, moment)
+
+    def record_fires(self, fires: Sequence[NewFire], *, check_overlap: OverlapCheck,
+                     now: datetime | None = None) -> list[RecordedFire]:
+        """Record many schedule fires in one ``BEGIN IMMEDIATE`` transaction, in order (see `bastidor.queue.fires`)."""
+        checked, moment = [fire_ops.checked(fire) for fire in fires], checks.resolve_now(now)
+        if not checked:
+            return []
+        with self.database.writing() as connection:
+            return fire_ops.record(connection, checked, check_overlap, moment)
 
     def count_runs(self, schedule_id: str, states: Iterable[str]) -> int:
         """Count a schedule's requests in `states` (for overlap policies)."""
@@ -202,6 +221,22 @@ class SqliteWorkQueue(WorkQueue):
         """Return how many items of the queue are in each state (every state, zeros included)."""
         with self.database.reading() as connection:
             return item_ops.counts(connection, queue_name)
+
+    def claimable(self, queue_name: str, *, now: datetime | None = None) -> int:
+        """How many new items of the queue may be claimed now (their retry or postponement time passed)."""
+        moment = checks.resolve_now(now)
+        with self.database.reading() as connection:
+            return item_ops.claimable(connection, queue_name, moment)
+
+    def outcomes_of_run(self, run_id: str) -> dict[str, str]:
+        """The state of each item last claimed by the run `run_id`, by reference."""
+        with self.database.reading() as connection:
+            return item_ops.outcomes_of_run(connection, run_id)
+
+    def waiting_work(self) -> list[WaitingWork]:
+        """Queues whose items wait (state new) while no run request is queued or running to take them."""
+        with self.database.reading() as connection:
+            return item_ops.waiting_work(connection)
 
     def history(self, item_id: int) -> list[ItemEvent]:
         """Return every state change of a work item, oldest first."""

@@ -35,7 +35,7 @@ class TreeNode:
         """The step's status, or the worst status among a group's children."""
         if self.step is not None:
             return self.step.status
-        order = ["crashed", "failed", "business_exception", "postponed", "not_run", "passed"]
+        order = ["crashed", "failed", "interrupted", "business_exception", "postponed", "not_run", "passed"]
         statuses = {child.status for child in self.children}
         return next((s for s in order if s in statuses), "passed")
 

@@ -7,7 +7,10 @@ from typing import Any, Callable
 
 
 class Heartbeat:
-    """Calls `beat` every `interval_s` from a daemon thread until the block ends or `beat` returns False."""
+    """Calls `beat` every `interval_s` from a daemon thread until the block ends or `beat` returns False.
+
+    A beat that raises (the work queue briefly unusable: a full disk, a lock held too long) is tried again
+    at the next interval; if the fault lasts longer than the lease, the service takes the work back."""
 
     def __init__(self, interval_s: float, beat: Callable[[], bool], name: str = "heartbeat"):
         self.interval_s = max(0.2, interval_s)
@@ -25,5 +28,9 @@ class Heartbeat:
 
     def _loop(self) -> None:
         while not self._done.wait(self.interval_s):
-            if not self.beat():
+            try:
+                alive = self.beat()
+            except Exception:  # noqa: BLE001 - see the class docstring: the next beat tries again
+                alive = True
+            if not alive:
                 return

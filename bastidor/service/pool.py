@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bastidor.queue import QueueError
 from bastidor.service.orphans import close_or_keep
 
 
@@ -59,11 +60,15 @@ class WorkerPool:
                 self.audit.event("worker.restarted", worker=worker.worker_id, exit_code=code)
                 self.workers[index] = self._spawn(worker.number)
 
-    def drain(self, timeout_s: float) -> list[str]:
-        """Ask every worker to stop; after `timeout_s` kill the rest and put their work back in the queue."""
+    def stop_claiming(self) -> None:
+        """Ask every worker to take no more work (SIGTERM): the item in hand may finish, the rest goes back."""
         for worker in self.workers:
             if worker.process.poll() is None:
                 worker.process.send_signal(signal.SIGTERM)
+
+    def drain(self, timeout_s: float) -> list[str]:
+        """Ask every worker to stop; after `timeout_s` kill the rest and put their work back in the queue."""
+        self.stop_claiming()
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline and any(w.process.poll() is None for w in self.workers):
             time.sleep(0.2)
@@ -79,10 +84,15 @@ class WorkerPool:
 
     def _requeue_leases_of_killed(self, killed: list[str]) -> None:
         """The killed workers' leases are dead: hand their rows back at once, recorded as abandoned."""
-        reaped = self.queue.abandon_leases(killed, reason="its worker was killed after the drain timeout")
+        try:
+            reaped = self.queue.abandon_leases(killed, reason="its worker was killed after the drain timeout")
+        except QueueError as error:  # their leases expire, and the next service hands their work back
+            self.audit.event("workers.killed_after_drain", workers=killed, error=str(error))
+            return
         self.audit.event("workers.killed_after_drain", workers=killed, items_requeued=reaped.items_requeued,
                          runs_requeued=reaped.runs_requeued)
-        close_or_keep(self.home, reaped.orphaned_runs, "it was killed after the drain timeout", self.audit)
+        close_or_keep(self.home, reaped.orphaned_runs, "it was killed after the drain timeout", self.audit,
+                      self.queue)
 
     def _spawn(self, number: int) -> WorkerProcess:
         command = [sys.executable, "-m", "bastidor.service.worker", "--home", str(self.home), "--number",

@@ -8,21 +8,28 @@ import os
 import signal
 import socket
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bastidor.audit import AuditLog, SecretMasker
+from bastidor.audit import AuditLog, AuditWriteError, SecretMasker
+from bastidor.queue import QueueError
 from bastidor.schedule import load_schedules
 from bastidor.service.alerts import MisfireAlerter, misfire_alerter
+from bastidor.service.health import FaultWatch
+from bastidor.service.journal import ServiceJournal
 from bastidor.service.lock import SchedulerLock
 from bastidor.service.orphans import close_or_keep
 from bastidor.service.pool import WorkerPool
 from bastidor.service.reload import ScheduleWatcher
 from bastidor.service.scheduler import FireRecorder, Scheduler
+from bastidor.service.strays import stop_stray_workers, stray_workers
+from bastidor.store import StoreError
 
 
 DEMO_PORTAL_PORT = 8765
+STALE_CHECK_S = 30.0
 
 
 @dataclass
@@ -40,13 +47,15 @@ class ServiceSettings:
     demo_portal: bool = False
 
 
-def open_service_audit(home: Path, schedules: Path) -> AuditLog:
-    """A hash-chained audit log for this service process (schedule changes, fires, workers)."""
+def open_service_audit(home: Path, schedules: Path) -> ServiceJournal:
+    """A hash-chained audit log for this service process (schedule changes, fires, workers), kept through
+    storage faults (see `ServiceJournal`)."""
     started = dt.datetime.now(dt.timezone.utc)
     run_id = f"service-{started:%Y%m%d-%H%M%S}-{os.getpid()}"
     digest = hashlib.sha256(schedules.read_bytes()).hexdigest() if schedules.is_file() else "0" * 64
-    return AuditLog.open(home / "service" / f"{run_id}.jsonl", run_id=run_id, flow="bastidor-service",
-                         flow_sha256=digest, masker=SecretMasker())
+    path = home / "service" / f"{run_id}.jsonl"
+    return ServiceJournal(path, lambda: AuditLog.open(path, run_id=run_id, flow="bastidor-service",
+                                                      flow_sha256=digest, masker=SecretMasker()))
 
 
 class Service:
@@ -61,7 +70,10 @@ class Service:
         self.scheduler: Scheduler | None = None
         self.watcher: ScheduleWatcher | None = None
         self.alerter: MisfireAlerter | None = None
+        self.announced_standby = False
+        self.next_stale_check = 0.0
         self.orphans: list[str] = []  # runs of dead workers not yet ended in the run store (kept while it is busy)
+        self.faults = FaultWatch(settings.home)
         self.pool = WorkerPool(settings.home, settings.workers, queue, self.audit, lease_s=settings.lease_s,
                                recycle_after=settings.recycle_after, base_url=settings.base_url)
 
@@ -79,19 +91,53 @@ class Service:
                 portal.stop()
 
     def _serve(self) -> int:
+        self._stop_stray_workers()
         self.pool.start()
-        announced_standby = False
         while not self.stop_event.is_set():
-            if self.scheduler is None and self.lock.try_acquire():
-                self._become_active()
-            elif self.scheduler is None and not announced_standby:
-                print(f"another scheduler is active (pid {self.lock.holder()}); this one stands by", flush=True)
-                self.audit.event("scheduler.standby", holder=self.lock.holder())
-                announced_standby = True
-            self.pool.check()
-            self._reap()
-            self.stop_event.wait(1.0)
+            self._tick()
+            self.stop_event.wait(self.faults.wait_s())
         return self._stop()
+
+    def _tick(self) -> None:
+        """One round of the service's own work. A storage fault (a full disk, a read-only or locked file)
+        is reported and tried again with backoff; it never ends the service or orphans its bots."""
+        try:
+            self.pool.check()
+            self._schedule()
+            self._reap()
+        except (QueueError, StoreError, AuditWriteError, OSError) as error:
+            self.faults.failed(error)
+            return
+        cleared = self.faults.ok()
+        if cleared is not None:
+            self.audit.event("service.fault_cleared", fault=cleared, since=self.faults.since)
+
+    def _schedule(self) -> None:
+        """Become the active scheduler when no other service holds the lock; say so once when standing by."""
+        if self.scheduler is not None:
+            return
+        if self.lock.try_acquire():
+            self._become_active()
+        elif not self.announced_standby:
+            print(f"another scheduler is active (pid {self.lock.holder()}); this one stands by", flush=True)
+            self.audit.event("scheduler.standby", holder=self.lock.holder())
+            self.announced_standby = True
+
+    def _stop_stray_workers(self) -> None:
+        """Bots of an earlier service of this home that died without them: wait for them to finish their item
+        (they were told to stop when it died), stop them if they do not, and put their work back."""
+        strays = stray_workers(self.settings.home)
+        if not strays:
+            return
+        pids = ", ".join(str(entry["pid"]) for entry in strays)
+        print(f"waiting up to {self.settings.drain_timeout_s:g} s for {len(strays)} bot(s) of a service that died "
+              f"(pids {pids}) to finish their items", flush=True)
+        killed = stop_stray_workers(self.settings.home, self.settings.drain_timeout_s)
+        reaped = self.queue.abandon_leases([entry["worker"] for entry in killed],
+                                           reason="its service died and it did not stop in time") if killed else None
+        self.audit.event("workers.strays_stopped", pids=[entry["pid"] for entry in strays],
+                         killed=[entry["pid"] for entry in killed],
+                         items_requeued=reaped.items_requeued if reaped else [])
 
     def _start_demo_portal(self) -> Any:
         """Serve the bundled portal on 127.0.0.1:8765 and hand its credentials to the workers."""
@@ -114,23 +160,61 @@ class Service:
             self.audit.event("leases.expired", items_requeued=reaped.items_requeued,
                              items_failed=reaped.items_failed, runs_requeued=reaped.runs_requeued,
                              runs_crashed=reaped.runs_crashed)
+        if reaped.resumed:
+            self.audit.event("requests.resumed", requests=reaped.resumed)
         self.orphans += [run_id for run_id in reaped.orphaned_runs if run_id not in self.orphans]
         if self.orphans:
-            self.orphans = close_or_keep(self.settings.home, self.orphans, "its lease expired", self.audit)
+            self.orphans = close_or_keep(self.settings.home, self.orphans, "its lease expired", self.audit,
+                                         self.queue)
+        if time.monotonic() >= self.next_stale_check:
+            self.next_stale_check = time.monotonic() + STALE_CHECK_S
+            self._end_stale_runs()
+
+    def _end_stale_runs(self) -> None:
+        """Runs of this host still "running" after their process died (an attended run killed, or one whose
+        run store was unwritable when it ended) are ended from their audit log, or as crashed."""
+        from bastidor.store import open_run_store
+        from bastidor.store.stale import end_stale_runs
+
+        with open_run_store(self.settings.home / "runs.db") as store:
+            ended = end_stale_runs(store, self.queue)
+        if ended:
+            self.audit.event("runs.stale_ended", run_ids=ended)
 
     def _become_active(self) -> None:
         schedule_set = load_schedules(self.settings.schedules)
         self.alerter = misfire_alerter(self.settings.home, self.audit)
-        self.scheduler = Scheduler(FireRecorder(self.queue, self.audit, on_misfire=self.alerter))
-        self.scheduler.start(schedule_set)
+        scheduler = Scheduler(FireRecorder(self.queue, self.audit, on_misfire=self.alerter))
+        try:
+            scheduler.start(schedule_set)  # catch-up may meet a storage fault: the next round tries again
+        except BaseException:
+            scheduler.shutdown()
+            self.alerter.close()
+            raise
+        self.scheduler = scheduler
         self.watcher = ScheduleWatcher(self.settings.schedules, self.scheduler, self.audit, schedule_set,
                                        self.settings.reload_interval_s)
         self.watcher.start()
         print(f"scheduler active with {len(schedule_set.schedules)} schedule(s)", flush=True)
         self.audit.event("scheduler.active", schedules=[s.id for s in schedule_set.schedules])
+        self._warn_if_overloaded(schedule_set)
+
+    def _warn_if_overloaded(self, schedule_set: Any) -> None:
+        """Say at start-up when the schedules keep more bots busy than this service has workers."""
+        from bastidor.schedule.capacity import overload_warning
+
+        try:
+            warning = overload_warning(schedule_set.enabled(), self.settings.home / "runs.db", self.settings.workers,
+                                       dt.datetime.now(dt.timezone.utc))
+        except Exception as error:  # a check that cannot be made never stops the scheduler
+            warning = f"the schedules' demand on the workers could not be checked: {type(error).__name__}: {error}"
+        if warning:
+            print(warning, flush=True)
+            self.audit.event("schedules.overload_warning", warning=warning)
 
     def _stop(self) -> int:
         print("stopping: no new work is claimed; draining workers", flush=True)
+        self.pool.stop_claiming()
         if self.watcher is not None:
             self.watcher.stop()
         if self.scheduler is not None:

@@ -2,7 +2,9 @@
 
 One Playwright browser per worker. A crashed browser is restarted before the next run, and the
 browser is recycled after a number of runs to bound memory. On SIGTERM the worker stops claiming;
-the item in hand finishes (the run's item loop stops claiming), then the worker exits.
+the item in hand finishes, the run ends as interrupted when items are left, its request goes back to
+the queue, then the worker exits. A worker dies with its service (see `bastidor.service.strays`), and
+waits and tries again when the work queue or the run store cannot be used (a full disk, a locked file).
 """
 
 from __future__ import annotations
@@ -14,40 +16,32 @@ import socket
 import sys
 import threading
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from bastidor.executor.run import RunOptions, new_run_id, run_flow
 from bastidor.flow.diagnostics import FlowValidationError
 from bastidor.flow.loader import load_flow
-from bastidor.queue import LeaseLost
+from bastidor.queue import LeaseLost, QueueError
 from bastidor.secrets import SecretsError, default_secrets
+from bastidor.service.binding import SERVICE_GONE, SERVICE_STOPPING, ServiceBinding
 from bastidor.service.heartbeat import Heartbeat
-from bastidor.store import open_run_store
+from bastidor.service.strays import die_with_parent, registered_worker
+from bastidor.store import StoreError, open_run_store
 
-RUN_STATES = {"succeeded": "done", "failed": "failed", "crashed": "crashed"}
+__all__ = ["ServiceBinding", "Worker", "main", "worker_id_for"]
 
-
-@dataclass
-class ServiceBinding:
-    """What a run needs from the service: the queue, who is working, and whether to stop claiming."""
-
-    queue: Any
-    worker_id: str
-    item_lease_s: float
-    stop_event: threading.Event
-
-    def stopping(self) -> bool:
-        """True once the worker was asked to stop (drain) or the run hit its time limit."""
-        return self.stop_event.is_set()
+RUN_STATES = {"succeeded": "done", "failed": "failed", "crashed": "crashed", "interrupted": "interrupted"}
+FAULT_WAITS_S = (1.0, 2.0, 4.0, 8.0, 15.0, 30.0)
+"""How long a bot waits before it tries the work queue again after a storage fault, fault after fault."""
 
 
 class Worker:
-    """Claims and runs work until told to stop."""
+    """Claims and runs work until told to stop, or until the service that started it is gone."""
 
     def __init__(self, worker_id: str, home: Path, queue: Any, *, lease_s: float = 30.0,
-                 recycle_after: int = 25, poll_s: float = 0.5, base_url: str | None = None):
+                 recycle_after: int = 25, poll_s: float = 0.5, base_url: str | None = None,
+                 parent_pid: int | None = None):
         self.worker_id = worker_id
         self.home = home
         self.queue = queue
@@ -55,15 +49,36 @@ class Worker:
         self.recycle_after = recycle_after
         self.poll_s = poll_s
         self.base_url = base_url
+        self.parent_pid = parent_pid
         self.stop_event = threading.Event()
         self.runs_on_this_browser = 0
         self.bot: Any = None
+        self.current: ServiceBinding | None = None
+        self.faults = 0
+
+    def request_stop(self, reason: str = SERVICE_STOPPING) -> None:
+        """Take no more work; the run in hand stops taking items and its request goes back to the queue."""
+        self.stop_event.set()
+        current = self.current
+        if current is not None:
+            current.stop(reason, requeue=True)
+
+    def should_stop(self) -> bool:
+        """True once asked to stop, or when the service that started this worker is gone."""
+        if self.parent_pid is not None and os.getppid() != self.parent_pid:
+            self.request_stop(SERVICE_GONE)
+        return self.stop_event.is_set()
 
     def run_forever(self) -> None:
         """Claim and run requests until stopped; always closes the browser."""
         try:
-            while not self.stop_event.is_set():
-                request = self.queue.claim_run(self.worker_id, self.lease_s)
+            while not self.should_stop():
+                try:
+                    request = self.queue.claim_run(self.worker_id, self.lease_s)
+                except QueueError as error:
+                    self.storage_fault(error)
+                    continue
+                self.faults = 0
                 if request is None:
                     self.stop_event.wait(self.poll_s)
                     continue
@@ -71,38 +86,69 @@ class Worker:
         finally:
             self._close_bot()
 
+    def storage_fault(self, error: Exception) -> None:
+        """Say that the queue or the run store cannot be used, then wait longer after each fault in a row."""
+        wait_s = FAULT_WAITS_S[min(self.faults, len(FAULT_WAITS_S) - 1)]
+        self.faults += 1
+        print(f"{self.worker_id}: storage fault: {error}; trying again in {wait_s:g} s", file=sys.stderr, flush=True)
+        self.stop_event.wait(wait_s)
+
     def execute(self, request: Any) -> str:
-        """Run one request and record how it ended in the queue."""
+        """Run one request and record how it ended in the queue; returns the request's new state."""
         try:
             flow = load_flow(request.flow_path)
         except FlowValidationError as error:
-            self.queue.finish_run(request.id, self.worker_id, "failed", error=str(error))
-            return "failed"
-        binding = ServiceBinding(self.queue, self.worker_id, self.lease_s, threading.Event())
-        with _run_lease(self, request, binding):
-            try:
+            return self._end(request, "failed", None, str(error))
+        binding = ServiceBinding(self.queue, self.worker_id, self.lease_s, threading.Event(),
+                                 request_id=request.id, parent_pid=self.parent_pid)
+        self.current = binding
+        if self.stop_event.is_set():
+            binding.stop(SERVICE_STOPPING, requeue=True)
+        try:
+            with _run_lease(self, request, binding):
                 result = self._run(flow, request, binding)
-            except SecretsError as error:
-                self.queue.finish_run(request.id, self.worker_id, "failed", error=str(error))
-                return "failed"
-            except LeaseLost:  # taken back by the service before the run could start: another bot runs it
-                print(f"{self.worker_id}: request {request.id} was taken back before its run started",
-                      file=sys.stderr, flush=True)
-                return "lost"
-        state = RUN_STATES.get(result.status, "failed")
-        self._finish_request(request, state, result)
+        except SecretsError as error:
+            return self._end(request, "failed", None, str(error))
+        except LeaseLost:  # taken back by the service before the run could start: another bot runs it
+            print(f"{self.worker_id}: request {request.id} was taken back before its run started",
+                  file=sys.stderr, flush=True)
+            return "lost"
+        except (QueueError, StoreError) as error:  # the run could not be started: its lease will expire
+            self.storage_fault(error)
+            return "crashed"
+        finally:
+            self.current = None
+        return self._settle(request, result)
+
+    def _settle(self, request: Any, result: Any) -> str:
+        """Give the request back (a drained run) or end it as its run ended."""
+        if result.status == "interrupted" and result.requeue:
+            state = self._release(request, result)
+        else:
+            state = self._end(request, RUN_STATES.get(result.status, "failed"), result.run_id, result.error)
         self._after_run(result.status)
         return state
 
-    def _finish_request(self, request: Any, state: str, result: Any) -> None:
+    def _release(self, request: Any, result: Any) -> str:
+        try:
+            self.queue.release_run(request.id, self.worker_id)
+        except QueueError as error:  # the service took it back already, or will when the lease expires
+            print(f"{self.worker_id}: run {result.run_id} was interrupted but its request could not be handed "
+                  f"back ({error}); the service takes it back when its lease expires", file=sys.stderr, flush=True)
+        return "queued"
+
+    def _end(self, request: Any, state: str, run_id: str | None, error: str | None) -> str:
         """Record how the request ended. A worker that was too slow to heartbeat lost the request to the
         service (handed back, or ended as crashed): its run is in the run store, the queue keeps its own."""
         try:
-            self.queue.finish_run(request.id, self.worker_id, state, run_id=result.run_id, error=result.error)
+            self.queue.finish_run(request.id, self.worker_id, state, run_id=run_id, error=error)
         except LeaseLost:
-            print(f"{self.worker_id}: run {result.run_id} ended {result.status} after the service took its "
-                  "request back (the lease expired); the queue's history of that request says what happened",
-                  file=sys.stderr, flush=True)
+            print(f"{self.worker_id}: run {run_id} ended {state} after the service took its request back (the "
+                  "lease expired); the queue's history of that request says what happened", file=sys.stderr,
+                  flush=True)
+        except QueueError as fault:  # the lease expires, then the service hands the request out again
+            self.storage_fault(fault)
+        return state
 
     def _run(self, flow: Any, request: Any, binding: ServiceBinding) -> Any:
         store = open_run_store(self.home / "runs.db")
@@ -142,15 +188,15 @@ class Worker:
 
 def _run_lease(worker: Worker, request: Any, binding: ServiceBinding) -> Heartbeat:
     """Heartbeats the run request's lease and enforces the run's time limit while it runs: past the
-    limit, or when the lease is lost, the run stops claiming items."""
+    limit, or when the lease is lost, the run stops taking items (and ends interrupted if some are left)."""
     started = time.monotonic()
 
     def beat() -> bool:
         limit = request.timeout_s
-        if worker.stop_event.is_set() or (limit and time.monotonic() - started > limit):
-            binding.stop_event.set()
+        if limit and time.monotonic() - started > limit:
+            binding.stop(f"the run's time limit ({limit:g} s) was reached", requeue=False)
         if not worker.queue.heartbeat_run(request.id, worker.worker_id, worker.lease_s):
-            binding.stop_event.set()
+            binding.stop("the run's lease was lost (the service took its request back)", requeue=False)
             return False
         return True
 
@@ -164,6 +210,8 @@ def worker_id_for(number: int) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of a worker process started by the service."""
+    die_with_parent()
+    parent = os.getppid()
     parser = argparse.ArgumentParser(prog="bastidor-worker")
     parser.add_argument("--home", required=True)
     parser.add_argument("--number", type=int, default=1)
@@ -171,15 +219,28 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--recycle-after", type=int, default=25)
     parser.add_argument("--base-url")
     args = parser.parse_args(argv)
+    home = Path(args.home)
+    worker = Worker(worker_id_for(args.number), home, None, lease_s=args.lease, recycle_after=args.recycle_after,
+                    base_url=args.base_url, parent_pid=parent)
+    signal.signal(signal.SIGTERM, lambda *_: worker.request_stop())
+    signal.signal(signal.SIGINT, lambda *_: worker.request_stop())
+    worker.queue = _open_queue(worker, home)
+    if worker.queue is not None:
+        with registered_worker(home, worker.worker_id, parent):
+            worker.run_forever()
+    return 0
+
+
+def _open_queue(worker: Worker, home: Path) -> Any:
+    """The work queue, waiting through storage faults; None when the worker was stopped meanwhile."""
     from bastidor.queue import open_work_queue
 
-    home = Path(args.home)
-    worker = Worker(worker_id_for(args.number), home, open_work_queue(home / "queue.db"), lease_s=args.lease,
-                    recycle_after=args.recycle_after, base_url=args.base_url)
-    signal.signal(signal.SIGTERM, lambda *_: worker.stop_event.set())
-    signal.signal(signal.SIGINT, lambda *_: worker.stop_event.set())
-    worker.run_forever()
-    return 0
+    while not worker.should_stop():
+        try:
+            return open_work_queue(home / "queue.db")
+        except QueueError as error:
+            worker.storage_fault(error)
+    return None
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ The same contract tests (tests/test_run_store.py) run against every backend.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from typing import Any, Sequence
 
 from bastidor.store.records import ItemRecord, RunRecord, StepRecord
@@ -47,9 +48,12 @@ class RunStore(ABC):
         """Insert the item, or replace the stored item with the same run_id and item_ref."""
 
     @abstractmethod
-    def close_orphaned_run(self, run_id: str, reason: str) -> bool:
-        """End a run whose process died while it was running: the run becomes crashed with `reason` and its
-        unfinished items failed (application). False, and nothing changes, when the run is not running."""
+    def close_orphaned_run(self, run_id: str, reason: str, *, status: str = "crashed",
+                           outcomes: Mapping[str, str] | None = None) -> bool:
+        """End a run whose process died while it was running: the run becomes `status` (crashed) with
+        `reason`; each unfinished item becomes successful when `outcomes` (the work queue's state by
+        reference) says it was done, otherwise failed (application); the run's counts are recounted from its
+        items. False, and nothing changes, when the run is not running."""
 
     @abstractmethod
     def get_run(self, run_id: str) -> RunRecord | None:

@@ -10,13 +10,15 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Literal
 
-RunStatus = Literal["running", "succeeded", "failed", "crashed"]
-"""``failed`` is the flow's fault (a step or rule failed); ``crashed`` is the infrastructure's fault."""
+RunStatus = Literal["running", "succeeded", "failed", "crashed", "interrupted"]
+"""``failed`` is the flow's fault (a step or rule failed); ``crashed`` is the infrastructure's fault;
+``interrupted`` means the run was stopped before its end (Ctrl-C, SIGTERM, a draining service, a time
+limit): what it did not do is left to do, never counted as done."""
 
-ItemStatus = Literal["in_progress", "successful", "failed", "postponed"]
+ItemStatus = Literal["in_progress", "successful", "failed", "postponed", "interrupted"]
 
-RUN_STATUSES: tuple[str, ...] = ("running", "succeeded", "failed", "crashed")
-ITEM_STATUSES: tuple[str, ...] = ("in_progress", "successful", "failed", "postponed")
+RUN_STATUSES: tuple[str, ...] = ("running", "succeeded", "failed", "crashed", "interrupted")
+ITEM_STATUSES: tuple[str, ...] = ("in_progress", "successful", "failed", "postponed", "interrupted")
 
 
 def utc_now() -> datetime:
@@ -46,6 +48,8 @@ class RunRecord:
     user: str | None = None
     audit_last_hash: str | None = None
     """The audit log's last ``hash`` when the run ended: lets the verifier detect a shortened log."""
+    pid: int | None = None
+    """The process that ran it on `host`: a run still ``running`` whose process is gone is ended as crashed."""
 
 
 @dataclass

@@ -73,6 +73,7 @@ runs = Table(
     Column("host", String(255)),
     Column("user", String(255)),
     Column("audit_last_hash", String(64)),
+    Column("pid", Integer),
     Index("ix_runs_started_at", "started_at"),
     Index("ix_runs_flow_name_started_at", "flow_name", "started_at"),
 )
@@ -118,24 +119,26 @@ steps = Table(
 )
 
 
-ADDED_COLUMNS: tuple[tuple[Table, Column[Any]], ...] = ((items, items.c.exception),)
+ADDED_COLUMNS: tuple[Column[Any], ...] = (items.c.exception, runs.c.pid)
 """Columns added after the first release: `add_missing_columns` adds them to an older store."""
 
-ADDED_INDEXES: tuple[str, ...] = ("ix_items_started_at", "ix_items_item_ref", "ix_items_exception_status")
+ADDED_INDEXES: tuple[Index, ...] = tuple(index for index in items.indexes if index.name in (
+    "ix_items_started_at", "ix_items_item_ref", "ix_items_exception_status"))
 """Indexes added after the first release (for the console's item lists); created on an older store too."""
 
 
-def add_missing_columns(connection: Any) -> None:
-    """Add the nullable columns and the indexes that a store created by an older Bastidor lacks."""
+def add_missing_columns(connection: Any, columns: tuple[Column[Any], ...] = ADDED_COLUMNS,
+                        indexes: tuple[Index, ...] = ADDED_INDEXES) -> None:
+    """Add the nullable `columns` and the `indexes` that tables created by an older Bastidor lack (the run
+    store's by default; the work queue passes its own)."""
     from sqlalchemy import inspect
     from sqlalchemy.schema import CreateIndex
 
     inspector = inspect(connection)
-    for table, column in ADDED_COLUMNS:
-        present = {existing["name"] for existing in inspector.get_columns(table.name)}
+    for column in columns:
+        present = {existing["name"] for existing in inspector.get_columns(column.table.name)}
         if column.name not in present:
             kind = column.type.compile(dialect=connection.dialect)
-            connection.exec_driver_sql(f'ALTER TABLE {table.name} ADD COLUMN "{column.name}" {kind}')
-    for index in items.indexes:
-        if index.name in ADDED_INDEXES:
-            connection.execute(CreateIndex(index, if_not_exists=True))
+            connection.exec_driver_sql(f'ALTER TABLE {column.table.name} ADD COLUMN "{column.name}" {kind}')
+    for index in indexes:
+        connection.execute(CreateIndex(index, if_not_exists=True))

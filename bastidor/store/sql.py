@@ -10,11 +10,13 @@ import difflib
 import json
 import sqlite3
 import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import asdict, fields
 from pathlib import Path
 from typing import Any, Sequence
 
-from sqlalchemy import Engine, create_engine, event, insert, select, update
+from sqlalchemy import Connection, Engine, create_engine, event, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
@@ -41,10 +43,37 @@ class SqlRunStore(RunStore):
             self.engine.dispose()
             raise StoreError(f"Cannot open the run store at {url}: {_reason(error)}.") from error
 
+    @contextmanager
+    def _writing(self) -> Iterator[Connection]:
+        """One transaction; a database that cannot be written (full disk, read-only file, locked too long)
+        raises `StoreError` naming the store and the cause. Integrity errors are left to the caller."""
+        try:
+            with self.engine.begin() as connection:
+                yield connection
+        except IntegrityError:
+            raise
+        except SQLAlchemyError as error:
+            raise StoreError(f"The run store {self.where} cannot be written: {_reason(error)}. Free disk space or "
+                             "fix the file's permissions; runs stop as crashed until then.") from error
+
+    @contextmanager
+    def _reading(self) -> Iterator[Connection]:
+        try:
+            with self.engine.connect() as connection:
+                yield connection
+        except SQLAlchemyError as error:
+            raise StoreError(f"The run store {self.where} cannot be read: {_reason(error)}.") from error
+
+    @property
+    def where(self) -> str:
+        """The store's file (SQLite) or its URL without the password, for messages."""
+        url = self.engine.url
+        return url.database if url.get_backend_name() == "sqlite" and url.database else url.render_as_string()
+
     def create_run(self, run: RunRecord) -> None:
         """Add a new run; raise `StoreError` if a run with that id exists."""
         try:
-            with self.engine.begin() as connection:
+            with self._writing() as connection:
                 connection.execute(insert(runs).values(**asdict(run)))
         except IntegrityError as error:
             raise StoreError(f"A run with id {run.run_id} already exists; each run needs a new id.") from error
@@ -54,7 +83,7 @@ class SqlRunStore(RunStore):
         _check_run_fields(changes)
         if not changes:
             return
-        with self.engine.begin() as connection:
+        with self._writing() as connection:
             result = connection.execute(update(runs).where(runs.c.run_id == run_id).values(**changes))
         if result.rowcount == 0:
             raise RunNotFoundError(f"No run has the id {run_id}; nothing was updated.")
@@ -64,7 +93,7 @@ class SqlRunStore(RunStore):
         if not records:
             return
         try:
-            with self.engine.begin() as connection:
+            with self._writing() as connection:
                 connection.execute(insert(steps), [asdict(step) for step in records])
         except IntegrityError as error:
             first = records[0]
@@ -81,22 +110,26 @@ class SqlRunStore(RunStore):
         changes = {key: value for key, value in values.items() if key not in ("run_id", "item_ref")}
         statement = statement.on_conflict_do_update(index_elements=["run_id", "item_ref"], set_=changes)
         try:
-            with self.engine.begin() as connection:
+            with self._writing() as connection:
                 connection.execute(statement)
         except IntegrityError as error:
             raise _unknown_run(item.run_id, f"item {item.item_ref}") from error
 
-    def close_orphaned_run(self, run_id: str, reason: str) -> bool:
-        """End a run whose process died while it was running: the run becomes crashed with `reason` and its
-        unfinished items failed (application). False, and nothing changes, when the run is not running."""
+    def close_orphaned_run(self, run_id: str, reason: str, *, status: str = "crashed",
+                           outcomes: Mapping[str, str] | None = None) -> bool:
+        """End a run whose process died while it was running: the run becomes `status` (crashed) with
+        `reason`; each unfinished item becomes successful when `outcomes` (the work queue's state by
+        reference) says it was done, otherwise failed (application); the run's counts are recounted from its
+        items. False, and nothing changes, when the run is not running."""
         now = utc_now()
-        with self.engine.begin() as connection:
+        with self._writing() as connection:
             ended = connection.execute(update(runs).where(runs.c.run_id == run_id, runs.c.status == "running")
-                                       .values(status="crashed", ended_at=now, error=reason))
+                                       .values(status=status, ended_at=now, error=reason))
             if ended.rowcount == 0:
                 return False
-            connection.execute(update(items).where(items.c.run_id == run_id, items.c.status == "in_progress")
-                               .values(status="failed", exception="application", reason=reason, ended_at=now))
+            done = [ref for ref, state in (outcomes or {}).items() if state == "successful"]
+            _end_unfinished_items(connection, run_id, done, reason, now)
+            connection.execute(update(runs).where(runs.c.run_id == run_id).values(**_item_counts(connection, run_id)))
         return True
 
     def get_run(self, run_id: str) -> RunRecord | None:
@@ -104,7 +137,7 @@ class SqlRunStore(RunStore):
         if not run_id:
             return None
         query = select(runs).where(runs.c.run_id.startswith(run_id, autoescape=True)).limit(11)
-        with self.engine.connect() as connection:
+        with self._reading() as connection:
             rows = connection.execute(query.order_by(runs.c.run_id)).mappings().all()
         exact = [row for row in rows if row["run_id"] == run_id]
         if exact or len(rows) == 1:
@@ -120,19 +153,19 @@ class SqlRunStore(RunStore):
             query = query.where(runs.c.flow_name == flow)
         if status is not None:
             query = query.where(runs.c.status == status)
-        with self.engine.connect() as connection:
+        with self._reading() as connection:
             return [RunRecord(**row) for row in connection.execute(query).mappings()]
 
     def list_items(self, run_id: str) -> list[ItemRecord]:
         """Return the items of a run in the order they started."""
         query = select(items).where(items.c.run_id == run_id).order_by(items.c.started_at, items.c.item_ref)
-        with self.engine.connect() as connection:
+        with self._reading() as connection:
             return [ItemRecord(**row) for row in connection.execute(query).mappings()]
 
     def list_steps(self, run_id: str) -> list[StepRecord]:
         """Return the steps of a run ordered by seq."""
         query = select(steps).where(steps.c.run_id == run_id).order_by(steps.c.seq)
-        with self.engine.connect() as connection:
+        with self._reading() as connection:
             return [StepRecord(**row) for row in connection.execute(query).mappings()]
 
     def close(self) -> None:
@@ -140,7 +173,7 @@ class SqlRunStore(RunStore):
         self.engine.dispose()
 
     def _run_exists(self, run_id: str) -> bool:
-        with self.engine.connect() as connection:
+        with self._reading() as connection:
             return connection.execute(select(runs.c.run_id).where(runs.c.run_id == run_id)).first() is not None
 
 
@@ -152,6 +185,23 @@ def open_run_store(location: str | Path) -> RunStore:
     path = Path(location).expanduser().resolve()
     path.parent.mkdir(parents=True, exist_ok=True)
     return SqlRunStore(f"sqlite:///{path}")
+
+
+def _end_unfinished_items(connection: Connection, run_id: str, done: list[str], reason: str, now: Any) -> None:
+    unfinished = (items.c.run_id == run_id, items.c.status == "in_progress")
+    if done:
+        connection.execute(update(items).where(*unfinished, items.c.item_ref.in_(done))
+                           .values(status="successful", ended_at=now))
+    connection.execute(update(items).where(*unfinished)
+                       .values(status="failed", exception="application", reason=reason, ended_at=now))
+
+
+def _item_counts(connection: Connection, run_id: str) -> dict[str, int]:
+    """The run's item totals as its item records say."""
+    query = select(items.c.status, func.count()).where(items.c.run_id == run_id).group_by(items.c.status)
+    by_status = dict(connection.execute(query).all())
+    return {"items_total": sum(by_status.values()), "items_succeeded": by_status.get("successful", 0),
+            "items_failed": by_status.get("failed", 0)}
 
 
 def _create_engine(url: str) -> Engine:
