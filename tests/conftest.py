@@ -123,3 +123,12 @@ def _no_secret_env(monkeypatch):
         if key.startswith("BASTIDOR_SECRET"):
             monkeypatch.delenv(key)
     monkeypatch.setenv("BASTIDOR_SECRETS_FILE", os.devnull)
+
+
+@pytest.fixture(autouse=True)
+def _no_leftover_services():
+    """A test that fails before stopping its `serve` processes does not leave them running."""
+    yield
+    from service_support import kill_leftover_services
+
+    kill_leftover_services()

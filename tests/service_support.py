@@ -14,6 +14,8 @@ from bastidor.queue import open_work_queue
 from bastidor.store import open_run_store
 
 REPO = Path(__file__).resolve().parents[1]
+STARTED: list[subprocess.Popen] = []
+"""Every service a test started, so that `kill_leftover_services` can end those a failed test left behind."""
 
 ITEM_FLOW = """
 name: Slow items
@@ -51,7 +53,19 @@ def serve(folder: Path, *args: str, env: dict | None = None) -> subprocess.Popen
                                cwd=folder, stdout=log.open("w"), stderr=subprocess.STDOUT, text=True,
                                env=env or dict(os.environ))
     process.log = log
+    STARTED.append(process)
     return process
+
+
+def kill_leftover_services() -> None:
+    """Kill every service a test started that still runs, and its bots (a failed assertion skips `stop`)."""
+    while STARTED:
+        process = STARTED.pop()
+        if process.poll() is None:
+            for child in children_of(process.pid):
+                os.kill(child, signal.SIGKILL)
+            process.kill()
+            process.wait()
 
 
 def output(process: subprocess.Popen) -> str:

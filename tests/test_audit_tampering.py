@@ -71,6 +71,14 @@ def test_a_rewritten_run_log_with_a_matching_run_store_hash_is_not_verified(fini
     assert "the record differs from the one the anchor outside the home sealed" in out
 
 
+def test_a_run_log_emptied_after_the_run_is_not_verified(finished_run, capsys):
+    home, run_id = finished_run
+    (home / "runs" / run_id / "audit.jsonl").write_bytes(b"")
+    code = main(["--home", str(home), "audit", "verify", run_id])
+    out = capsys.readouterr().out
+    assert code == 1 and "an anchor outside the home shows that run" in out
+
+
 def test_three_forged_logs_verified_as_files_are_not_verified(tmp_path, capsys):
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 

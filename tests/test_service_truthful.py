@@ -88,7 +88,7 @@ def _busy_worker(folder):
 
 
 def test_killing_the_service_takes_its_bots_with_it_and_a_new_serve_runs_only_its_own(tmp_path):
-    write_items(tmp_path, 12, wait="3s")
+    write_items(tmp_path, 6, wait="2s")
     write_schedules(tmp_path, enabled=False)
     first = serve(tmp_path, "--workers", "2")
     assert wait_until(lambda: started(first) and len(children_of(first.pid)) == 2, timeout=90)
@@ -101,7 +101,7 @@ def test_killing_the_service_takes_its_bots_with_it_and_a_new_serve_runs_only_it
     assert wait_until(lambda: started(second), timeout=90)
     assert wait_until(lambda: len(children_of(second.pid)) == 2, timeout=60)
     assert set(bots_of(tmp_path)) == set(children_of(second.pid)), "only the new service's two bots run"
-    assert wait_until(lambda: counts(tmp_path)["successful"] == 12, timeout=180), output(second)
+    assert wait_until(lambda: counts(tmp_path)["successful"] == 6, timeout=180), output(second)
     stop(second)
     assert "running" not in {run.status for run in runs_of(tmp_path)}
 

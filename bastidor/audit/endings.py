@@ -14,12 +14,15 @@ from bastidor.audit.chain import Record
 from bastidor.audit.kinds import CHECKPOINT_EVENT, LogKind
 from bastidor.audit.verdicts import VerifyResult
 
+EMPTY_LOG = ("the log is empty: the process that opened it wrote no record (the disk was full, or it was "
+             "stopped at once)")
+
 
 def check_ending(result: VerifyResult, records: list[Record], kind: LogKind, expected_last_hash: str | None) -> None:
     """Check how the log ends, and note on `result` whether it ended the way its kind ends."""
     if not records:
-        if not result.problems:
-            _note(result, None, None, "the log holds no records")
+        if not result.problems:  # as much evidence as a missing log: it proves nothing, and hides nothing more
+            _note(result, None, None, EMPTY_LOG, "warning")
         return
     last = max(records, key=lambda record: record.seq)
     result.last_hash = str(last.data["hash"])

@@ -119,6 +119,8 @@ def _verified(result: VerifyResult) -> str:
 
 
 def _incomplete(result: VerifyResult) -> str:
+    if not result.records:
+        return f"INCOMPLETE: {result.path}: the log is empty; nothing in it can have been edited."
     proven = (f"the records up to line {result.proven_line} (seq {result.proven_seq}) are proven by "
               f"{result.proven_by}")
     unsigned = (f"the {result.unsigned_after} record{'s' * (result.unsigned_after != 1)} after it "

@@ -18,10 +18,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
+from glob import escape as glob_escape
 from pathlib import Path
 from typing import Any
 
-from bastidor.audit.anchors import AnchorStore, AnchorUnreadable, anchors_folder
+from bastidor.audit.anchors import AnchorStore, AnchorUnreadable, anchor_file_name, anchors_folder
 from bastidor.audit.chain import read_chain
 from bastidor.audit.endings import check_ending
 from bastidor.audit.evidence import check_evidence
@@ -55,6 +56,8 @@ def verify_audit_log(path: str | Path, expected_last_hash: str | None = None, *,
     chain = read_chain(data)
     result.run_id, result.records, result.problems = chain.run_id, chain.records, chain.problems
     _check_owner(result, expected_run_id)
+    if not chain.records and expected_run_id is not None:
+        _check_not_emptied(result, expected_run_id, Path(anchors_dir) if anchors_dir else anchors_folder())
     records = chain.in_order
     kind = kind_of(records[0].data.get("flow") if records else None)
     result.kind, result.open_ended = kind.description, kind.open_ended
@@ -69,6 +72,14 @@ def _check_owner(result: VerifyResult, expected_run_id: str | None) -> None:
     if expected_run_id is not None and result.run_id not in (None, expected_run_id):
         result.add(None, None, f"the log belongs to run {result.run_id}, not to run {expected_run_id}: it was "
                    "copied over this run's log", area="end")
+
+
+def _check_not_emptied(result: VerifyResult, run_id: str, folder: Path) -> None:
+    """An empty log of a run that has an anchor outside the home was written once, then emptied."""
+    prefix = anchor_file_name(run_id, "").removesuffix(".json")
+    if any(folder.glob(f"{glob_escape(prefix)}*.json")):
+        result.add(None, None, f"the log is empty, but an anchor outside the home shows that run {run_id} wrote "
+                   "and sealed records in it: they were removed", area="end")
 
 
 def _trusted_keys(public_keys: Mapping[str, Any] | Iterable[Any] | None, result: VerifyResult) -> dict[str, Any]:
