@@ -12,7 +12,6 @@ import dataclasses
 import datetime as dt
 import json
 import threading
-import time
 from collections import Counter
 from pathlib import Path
 
@@ -23,6 +22,7 @@ from bastidor.queue import open_work_queue
 from bastidor.schedule import load_schedules
 from bastidor.schedule.backlog import Fire, plan_backlog
 from bastidor.service.scheduler import FireRecorder, Scheduler
+from service_support import wait_until
 
 UTC = dt.timezone.utc
 T0 = dt.datetime(2026, 1, 7, 9, 0, tzinfo=UTC)
@@ -55,15 +55,6 @@ def audit_records(tmp_path: Path, event: str) -> list[dict]:
     return [record for record in records if record["event"] == event]
 
 
-def wait_for(check, timeout_s: float = 30.0) -> bool:
-    """Poll `check` until it holds; False after `timeout_s` seconds."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(0.02)
-    return False
-
 
 def recorder_threads() -> set[threading.Thread]:
     """The fire-recording threads alive now (other tests' schedulers may have left theirs)."""
@@ -77,7 +68,7 @@ def test_a_backlog_of_one_schedules_fires_becomes_one_run_and_the_others_are_cou
     for fire in (Fire(job, T0), Fire(job, T0 + SECOND), Fire(other, T0 + SECOND), Fire(job, T0 + 2 * SECOND)):
         scheduler.writer.put(fire)  # all waiting before the recording thread starts: one backlog
     scheduler.writer.start()
-    assert wait_for(lambda: len(requests(scheduler)) == 2)
+    assert wait_until(lambda: len(requests(scheduler)) == 2)
     scheduler.shutdown()
     assert requests(scheduler) == {"job@2026-01-07T09:00:02Z": ("queued", None),
                                    "other@2026-01-07T09:00:01Z": ("queued", None)}
@@ -101,7 +92,7 @@ def test_a_fire_reached_after_its_grace_is_recorded_as_missed_and_alerted_not_qu
     late = T0 - 4 * SECOND  # 7 s late at the clock's T0 + 3 s: beyond the 6 s grace
     scheduler.writer.put(Fire(job, late))
     scheduler.writer.start()
-    assert wait_for(lambda: requests(scheduler))
+    assert wait_until(lambda: requests(scheduler))
     scheduler.shutdown()
     reason = "missed by more than the misfire grace (6 s)"
     assert requests(scheduler) == {"job@2026-01-07T08:59:56Z": ("missed", reason)}
@@ -121,7 +112,7 @@ class SlowDisk:
 
     def record_fires(self, *args, **kwargs):
         self.entered.set()
-        assert wait_for(self.may_finish)
+        assert wait_until(self.may_finish)
         return self.queue.record_fires(*args, **kwargs)
 
 
@@ -158,7 +149,7 @@ def test_a_running_scheduler_stops_at_once_and_what_it_recorded_stays_one_row_pe
     before = recorder_threads()
     scheduler.start(load_schedules(tmp_path / "schedules.yaml"))
     try:
-        assert wait_for(lambda: len(queue.list_runs(limit=10_000)) >= 600)  # three rounds of 200 fires
+        assert wait_until(lambda: len(queue.list_runs(limit=10_000)) >= 600)  # three rounds of 200 fires
     finally:
         scheduler.shutdown()
     recorded = queue.list_runs(limit=100_000)

@@ -16,6 +16,7 @@ from openpyxl import Workbook
 
 from bastidor.queue import open_work_queue
 from conftest import PORTAL_PASSWORD, PORTAL_USER
+from service_support import wait_until
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -40,15 +41,6 @@ def start_service(tmp_path: Path, portal_url: str, *args: str) -> subprocess.Pop
                              portal_url, *args], env=env, stdout=(tmp_path / "serve.log").open("w"),
                             stderr=subprocess.STDOUT)
 
-
-def wait_for(check, timeout: float) -> bool:
-    """Poll `check` until it is true or `timeout` seconds pass."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(0.2)
-    return False
 
 
 def write_orders(path: Path) -> None:
@@ -116,12 +108,12 @@ def test_bot_killed_after_the_portal_took_the_order_never_enters_it_twice(tmp_pa
         queue.enqueue_run("kill", str(tmp_path / "flow.yaml"), {"orders_file": str(tmp_path / "orders.xlsx")},
                           requested_by="test")
         orders = lambda: httpx.get(fresh_portal.url + "/api/orders").json()  # noqa: E731
-        assert wait_for(lambda: len(orders()) == 1, timeout=120), (tmp_path / "serve.log").read_text()[-2000:]
+        assert wait_until(lambda: len(orders()) == 1, timeout=120), (tmp_path / "serve.log").read_text()[-2000:]
         taken = orders()[0]
         victim = queue.items("Order entry", state="in_progress")[0]
         assert victim.reference == "K-1", "the first order was taken and its item is not done yet"
         os.kill(int(victim.lease_owner.split("-")[-2]), signal.SIGKILL)
-        assert wait_for(lambda: queue.counts("Order entry")["successful"] == 2, timeout=120), \
+        assert wait_until(lambda: queue.counts("Order entry")["successful"] == 2, timeout=120), \
             (tmp_path / "serve.log").read_text()[-2000:]
         history = [event.to_state for event in queue.history(victim.id)]
     finally:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-import time
 from pathlib import Path
 
 from bastidor.audit import AuditLog, SecretMasker, verify_audit_log
@@ -14,6 +13,7 @@ from bastidor.queue import open_work_queue
 from bastidor.service.orphans import close_or_keep
 from bastidor.service.worker import Worker
 from bastidor.store import open_run_store
+from service_support import wait_until
 from webhook_support import webhook  # noqa: F401  (the fixture)
 
 SLOW_FLOW = "name: Slow\nsteps:\n  - wait: 2s\n  - log: done\n"
@@ -30,14 +30,6 @@ def run_status(home: Path, run_id: str) -> str | None:
     return run.status if run else None
 
 
-def wait_for(condition, timeout: float = 30.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return False
-
 
 def test_a_slow_bot_whose_run_was_ended_as_crashed_finishes_it_without_dying_and_its_outcome_stays(tmp_path):
     home = tmp_path / "home"
@@ -49,7 +41,7 @@ def test_a_slow_bot_whose_run_was_ended_as_crashed_finishes_it_without_dying_and
     outcome: list[str] = []
     bot = threading.Thread(target=lambda: outcome.append(worker.execute(request)))
     bot.start()
-    assert wait_for(lambda: (queue.get_run(request.id).run_id or "") and
+    assert wait_until(lambda: (queue.get_run(request.id).run_id or "") and
                     run_status(home, queue.get_run(request.id).run_id) == "running")
     run_id = queue.get_run(request.id).run_id
     reaped = queue.reap_expired(now=dt.datetime.now(dt.timezone.utc) + dt.timedelta(minutes=5))  # as if it hung
@@ -89,7 +81,7 @@ def test_a_run_ended_as_crashed_for_its_dead_bot_is_notified_as_a_failed_run(tmp
                                    flow_sha256="0" * 64))
     audit = service_audit(tmp_path)
     assert close_orphaned_runs(home, ["run-dead"], "its lease expired", audit) == ["run-dead"]
-    assert wait_for(lambda: bool(webhook.posts), timeout=20)
+    assert wait_until(lambda: bool(webhook.posts), timeout=20)
     audit.close()
     [notice] = [post.body for post in webhook.posts]
     assert (notice["event"], notice["run_id"], notice["status"]) == ("run_failed", "run-dead", "crashed")

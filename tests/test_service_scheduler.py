@@ -8,7 +8,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -18,6 +17,7 @@ from bastidor.queue import open_work_queue
 from bastidor.schedule import load_schedules
 from bastidor.schedule.backlog import Fire
 from bastidor.service.scheduler import FireRecorder, Scheduler
+from service_support import wait_until
 from webhook_support import webhook  # noqa: F401  (the fixture)
 
 UTC = dt.timezone.utc
@@ -170,19 +170,10 @@ def test_a_fire_that_cannot_be_recorded_is_audited_and_the_next_fires_are_still_
     scheduler.writer.put(Fire(schedule, T0))
     assert scheduler.recorder.queue.failed.wait(timeout=30)
     scheduler.writer.put(Fire(schedule, T0 + dt.timedelta(minutes=5)))
-    assert wait_for(lambda: states(queue) == {"job@2026-01-07T09:05:00Z": "queued"})
+    assert wait_until(lambda: states(queue) == {"job@2026-01-07T09:05:00Z": "queued"})
     scheduler.shutdown()
     assert '"event":"schedule.fire_failed"' in (tmp_path / "service.jsonl").read_text()
 
-
-def wait_for(check, timeout_s: float = 30.0) -> bool:
-    """Poll `check` (observable state) until it holds; False after `timeout_s`."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(0.02)
-    return False
 
 
 class Hook:
@@ -252,7 +243,7 @@ def test_an_alert_still_on_its_way_at_shutdown_writes_nothing_after_the_service_
     schedule, _, recorder, _ = setup
     recorder.on_misfire = alerter = misfire_alerter(tmp_path / "home", recorder.audit)
     recorder.missed(schedule, T0 - dt.timedelta(minutes=30))
-    alerter.close(timeout_s=0.1)
+    alerter.close(timeout=0.1)
     recorder.audit.event("run.finished", status="stopped")
     alerter._thread.join(timeout=30)
     hook.server.shutdown()
