@@ -27,6 +27,8 @@ if ! have_browser; then
   fi
 fi
 
+echo "setup: bringing pip and setuptools up to date in this environment"
+python -m pip install -q --upgrade pip "setuptools>=77"
 echo "setup: installing Bastidor and its test tools"
 python -m pip install -q -e ".[test]"
 echo "setup: done"
