@@ -243,7 +243,7 @@ def test_an_alert_still_on_its_way_at_shutdown_writes_nothing_after_the_service_
     schedule, _, recorder, _ = setup
     recorder.on_misfire = alerter = misfire_alerter(tmp_path / "home", recorder.audit)
     recorder.missed(schedule, T0 - dt.timedelta(minutes=30))
-    alerter.close(timeout=0.1)
+    alerter.close(timeout_s=0.1)
     recorder.audit.event("run.finished", status="stopped")
     alerter._thread.join(timeout=30)
     hook.server.shutdown()
