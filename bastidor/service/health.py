@@ -64,7 +64,7 @@ def read_health(home: Path) -> ServiceHealth | None:
 
 
 FAULT_WAITS_S = (1.0, 2.0, 4.0, 8.0, 15.0, 30.0)
-"""How long the service waits between tries while its storage is faulty, fault after fault."""
+"""How long the service, and each of its bots, waits between tries while storage is faulty, fault after fault."""
 
 
 class FaultWatch:

@@ -25,6 +25,7 @@ from bastidor.flow.loader import load_flow
 from bastidor.queue import LeaseLost, QueueError
 from bastidor.secrets import SecretsError, default_secrets
 from bastidor.service.binding import SERVICE_GONE, SERVICE_STOPPING, ServiceBinding
+from bastidor.service.health import FAULT_WAITS_S
 from bastidor.service.heartbeat import Heartbeat
 from bastidor.service.strays import die_with_parent, registered_worker
 from bastidor.store import StoreError, open_run_store
@@ -32,8 +33,6 @@ from bastidor.store import StoreError, open_run_store
 __all__ = ["ServiceBinding", "Worker", "main", "worker_id_for"]
 
 RUN_STATES = {"succeeded": "done", "failed": "failed", "crashed": "crashed", "interrupted": "interrupted"}
-FAULT_WAITS_S = (1.0, 2.0, 4.0, 8.0, 15.0, 30.0)
-"""How long a bot waits before it tries the work queue again after a storage fault, fault after fault."""
 
 
 class Worker:
