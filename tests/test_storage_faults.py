@@ -141,3 +141,19 @@ def test_runs_list_shows_the_fault_a_service_is_working_through_until_it_clears(
     assert "storage fault" not in runner(tmp_path, "runs", "list").stdout
     assert wait_until(lambda: _final(tmp_path) == 10, timeout=180), output(service)
     stop(service, timeout=120)
+
+
+def test_the_service_log_that_could_not_be_written_is_reopened_with_what_was_lost(tmp_path):
+    from bastidor.service.serve import open_service_audit
+
+    (tmp_path / "schedules.yaml").write_text("schedules: []\n")
+    journal = open_service_audit(tmp_path / "home", tmp_path / "schedules.yaml")
+    journal.event("service.started")
+    with immutable(journal.path):
+        journal.event("worker.restarted", worker="w1")
+        assert journal.recover() is not None, "the fault is reported while the log cannot be written"
+    assert wait_until(lambda: journal.recover() is None, timeout=30)
+    journal.close()
+    text = journal.path.read_text()
+    assert '"event":"audit.resumed"' in text and '"worker.restarted":1' in text
+    assert not [p for p in verify_audit_log(journal.path).problems if p.severity == "error"]

@@ -50,6 +50,16 @@ class ServiceJournal:
             self._lost[event] += 1
             return {}
 
+    def recover(self) -> str | None:
+        """Reopen the log if it could not be written and it is time to try again; the fault that remains, or
+        None when the log is writable."""
+        with self._lock:
+            try:
+                self._usable()
+            except AuditWriteError as error:
+                self._broken(error)
+            return self._fault
+
     def close(self) -> None:
         """Close the log (it is fsynced); a log that cannot be closed is left as it is."""
         with self._lock:

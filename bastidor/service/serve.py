@@ -108,6 +108,10 @@ class Service:
         except (QueueError, StoreError, AuditWriteError, OSError) as error:
             self.faults.failed(error)
             return
+        journal_fault = self.audit.recover()
+        if journal_fault is not None:  # only the service's own log cannot be written: a fault all the same
+            self.faults.failed(AuditWriteError(journal_fault))
+            return
         cleared = self.faults.ok()
         if cleared is not None:
             self.audit.event("service.fault_cleared", fault=cleared, since=self.faults.since)
