@@ -11,7 +11,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from bastidor.demo_portal import api, auth, customer_pages, listing_pages, order_pages
+from bastidor.demo_portal import api, auth, customer_pages, flaky_pages, lab_pages, listing_pages, order_pages
 from bastidor.demo_portal.chaos import ChaosMiddleware, ChaosSwitches
 from bastidor.demo_portal.forms import FormShuffler
 from bastidor.demo_portal.rendering import STATIC_DIR, page, templates
@@ -46,6 +46,8 @@ def _routes() -> list[BaseRoute]:
         Route("/api/customers", api.api_customers, methods=get),
         Route("/api/chaos", api.api_chaos, methods=post),
         Route("/api/reset", api.api_reset, methods=post),
+        *lab_pages.ROUTES,
+        *flaky_pages.ROUTES,
         Mount("/static", app=StaticFiles(directory=str(STATIC_DIR)), name="static"),
     ]
 

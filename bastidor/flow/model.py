@@ -99,6 +99,12 @@ class BotSpec(Strict):
     browser: str | None = Field(None, description="Path or command of a Chromium or Chrome to use.")
     screenshot_on_failure: bool = True
     trace_on_failure: bool = False
+    test_id_attribute: str = Field(
+        "data-testid", pattern=r"^[A-Za-z_][A-Za-z0-9_.:-]*$",
+        description="Attribute that `test_id:` targets read, e.g. data-test or data-qa.")
+    fresh_context: Literal["per_run", "per_item"] = Field(
+        "per_run", description="per_item: each work item starts in a new browser context (no cookies, "
+        "storage or open pages from the item before).")
 
 
 _PERCENT = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*%\s*$")
