@@ -114,9 +114,9 @@ def test_every_rounding_mode_rounds_minus_2_5_its_own_way(mode, expected):
 
 
 def test_unknown_rounding_mode_lists_the_valid_ones():
-    message = eval_error('round(1.5, 0, "nearest")').message
-    for mode in ("half_up", "half_even", "down", "up", "floor", "ceiling"):
-        assert f'"{mode}"' in message
+    for message in (syntax_error('round(1.5, 0, "nearest")').message, eval_error("round(1.5, 0, m)", m="x").message):
+        for mode in ("half_up", "half_even", "down", "up", "floor", "ceiling"):
+            assert f'"{mode}"' in message
 
 
 # Text ----------------------------------------------------------------------------------------------------------
@@ -228,7 +228,8 @@ def test_weekday_counts_monday_as_one_and_dates_compare():
     assert run("weekday(add_days(today(), 2))") == 7
     assert run("due < today()", due=datetime.date(2024, 5, 1)) is True
     assert run("today().year * 100 + today().month") == 202405
-    assert "use parse_date(x)" in eval_error('today() > "2024-01-01"').message
+    assert 'parse_date("2024-01-01")' in syntax_error('today() > "2024-01-01"').message
+    assert "use parse_date(x)" in eval_error('today() > d', d="2024-01-01").message
 
 
 # Data access ---------------------------------------------------------------------------------------------------
@@ -243,7 +244,8 @@ def test_record_fields_read_by_dot_and_by_brackets():
 
 def test_missing_field_suggests_the_nearest_one():
     error = eval_error("row.Quantty", row={"Quantity": 3, "Price": 1})
-    assert error.message == "the record has no field 'Quantty', did you mean 'Quantity'?"
+    assert error.message == "the record has no field 'Quantty', did you mean 'Quantity'? (its fields are: " \
+                            "'Quantity', 'Price')"
 
 
 def test_position_outside_a_list_says_how_long_it_is():
@@ -314,7 +316,7 @@ def test_expression_may_span_lines():
 
 def test_method_call_is_rejected_with_the_function_to_use():
     error = syntax_error('name.upper()')
-    assert "upper(x) instead of x.upper()" in error.message
+    assert "upper(name) instead of name.upper()" in error.message
 
 
 def test_unknown_function_suggests_the_nearest_one_before_running():

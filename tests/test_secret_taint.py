@@ -57,11 +57,30 @@ FUNCTION_CASES = {
     "business_days_between": [f"business_days_between(date(2090, 1, 1), {D})"],
     "days_between": [f"days_between(date(2090, 1, 1), {D})"],
     "weekday": [f"weekday({D})"],
+    "strip": [f"strip({C} + '**', '*')"],
+    "split": [f"split({C}, '-')[1]"],
+    "join": [f"join([{C}, 'x'], '/')"],
+    "regex_match": [f"regex_match({C}, 'Cnry')"],
+    "regex_find": [f"regex_find({C}, '-([0-9a-f]+)')"],
+    "regex_replace": [f"regex_replace({C}, 'Cnry', 'X')", f"regex_replace('plain', 'plain', {C})"],
+    "parse_number": ["parse_number(secrets.NUMBER)"],
+    "parse_money": ["parse_money('$' + secrets.NUMBER)"],
+    "count": [f"count([{C}, 'x'])"],
+    "any": [f"any([{C}], 'len(row) > 3')"],
+    "all": [f"all([{C}], 'len(row) > 3')"],
+    "filter": [f"filter([{C}, 'x'], 'len(row) > 3')[0]"],
+    "map": [f"map([{C}], 'upper(row)')[0]"],
+    "add_column": [f"add_column([{{'a': 1}}], 'k', 'row.a + len({C})')[0].k"],
+    "where": [f"where([{{'k': {C}}}], 'k', {C})[0].k"],
+    "pluck": [f"pluck([{{'k': {C}}}], 'k')[0]"],
+    "sort_by": [f"sort_by([{{'k': {C}}}, {{'k': 'a'}}], 'k')[0].k"],
+    "first": [f"first([{C}, 'x'])"],
+    "last": [f"last(['x', {C}])"],
 }
 """How to call every function of the expression language with a canary secret (a number or date made from it
 where the function needs one). A new function without a case here fails `test_every_function_has_a_case`."""
 
-PLAIN_RESULTS = {"contains", "starts_with", "ends_with", "bool", "today"}
+PLAIN_RESULTS = {"contains", "starts_with", "ends_with", "bool", "today", "regex_match", "any", "all"}
 """Functions that give true/false (which cannot be tainted), and today(), which takes no value at all."""
 
 CASES = [(name, expression) for name, expressions in FUNCTION_CASES.items() for expression in expressions]

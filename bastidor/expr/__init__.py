@@ -2,7 +2,10 @@
 
 Expressions are parsed once with `ast`, checked against a whitelist, and evaluated by a narrowed simpleeval
 evaluator: exact Decimal arithmetic, a fixed table of functions, record fields read with `a.b` or `a["b"]`,
-and bounded time and memory. Errors carry a plain message and the 0-based offset of the part at fault.
+and bounded time and memory. Checking also catches, before a flow runs, constant arguments that cannot work
+(rounding modes, date formats, patterns, row expressions) and comparisons of kinds that never compare.
+Functions over lists of rows run row expressions (`filter(rows, "row.Due > 100")`) in the same sandbox.
+Errors carry a plain message and the 0-based offset of the part at fault.
 """
 
 from bastidor.expr.errors import ExpressionError, ExpressionEvalError, ExpressionSyntaxError

@@ -6,8 +6,11 @@ import ast
 from decimal import Decimal
 from typing import Callable
 
+from bastidor.expr.call_checks import CallProblem, check_call, keep_patterns_as_written
 from bastidor.expr.errors import ExpressionSyntaxError, did_you_mean
+from bastidor.expr.filters import filter_message, is_filter
 from bastidor.expr.functions import CONSTANT_NAMES, FUNCTIONS
+from bastidor.expr.kinds import comparison_problem, membership_problem
 from bastidor.expr.limits import MAX_DEPTH, MAX_NODES
 
 BINARY_OPERATORS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.FloorDiv: "//", ast.Mod: "%",
@@ -42,6 +45,7 @@ class Checker:
         self._source = source
         self.names: set[str] = set()
         self.positions: Positions = {}
+        self.size = 0
 
     def check(self, tree: ast.Expression) -> None:
         """Validate `tree`, raising ExpressionSyntaxError at the first node that is not allowed."""
@@ -50,6 +54,7 @@ class Checker:
         while pending:
             node, depth = pending.pop()
             count += 1
+            self.size = count
             self._remember_span(node)
             if count > MAX_NODES:
                 self._fail(node, "the expression is too long: split it into smaller steps")
@@ -73,9 +78,15 @@ class Checker:
         found = self._source.find(BINARY_OPERATORS.get(type(node.op), "?"), gap_start, gap_end)
         return found if found != -1 else start
 
-    def _fail(self, node: ast.AST, message: str) -> None:
+    def _fail(self, node: ast.AST, message: str, inside: int = 0) -> None:
         offset = self.positions.get(id(node), (None, None))[0]
-        raise ExpressionSyntaxError(message, offset)
+        raise ExpressionSyntaxError(message, None if offset is None else offset + inside)
+
+    def _source_of(self, node: ast.AST) -> str:
+        """The text of `node` as written (from its first to its last character, operators included)."""
+        start = self._char_offset(node.col_offset)
+        end = self._char_offset(node.end_col_offset) if node.end_col_offset is not None else start
+        return self._source[start:end]
 
     def _children(self, node: ast.AST):
         if isinstance(node, ast.Call):
@@ -120,6 +131,8 @@ class Checker:
             self._fail(node, "'**' inside a record is not allowed")
 
     def _check_binop(self, node: ast.BinOp) -> None:
+        if is_filter(node):
+            self._fail(node, filter_message(node, self._source_of))
         if type(node.op) not in BINARY_OPERATORS:
             self._fail(node, "this operator is not available: use + - * / // % or **")
 
@@ -131,12 +144,16 @@ class Checker:
         for operator in node.ops:
             if isinstance(operator, (ast.Is, ast.IsNot)):
                 self._fail(node, "'is' is not available: use == or != (for example x == null)")
+        operands = [node.left, *node.comparators]
+        for left, operator, right in zip(operands, node.ops, operands[1:]):
+            problem = (membership_problem(left, right) if isinstance(operator, (ast.In, ast.NotIn))
+                       else comparison_problem(left, operator, right, self._source_of))
+            if problem:
+                self._fail(node, problem)
 
     def _check_call(self, node: ast.Call) -> None:
         if isinstance(node.func, ast.Attribute):
-            self._refuse_private(node, node.func.attr)
-            self._fail(node, f"'.{node.func.attr}()' is not allowed: call functions by name, "
-                             f"for example {node.func.attr}(x) instead of x.{node.func.attr}()")
+            self._check_method_call(node, node.func)
         if not isinstance(node.func, ast.Name):
             self._fail(node, "only functions can be called, by name, for example upper(x)")
         name = node.func.id
@@ -148,6 +165,33 @@ class Checker:
         problem = FUNCTIONS[name].argument_problem(name, len(node.args), [k.arg or "" for k in node.keywords])
         if problem:
             self._fail(node, problem)
+        self._check_arguments(name, node)
+
+    def _check_arguments(self, name: str, node: ast.Call) -> None:
+        """Constant arguments that cannot work (see `call_checks`); names read by a row expression."""
+        for child in ast.walk(node):
+            self._remember_span(child)
+        keep_patterns_as_written(name, node, self._source_of)
+        try:
+            self.names |= check_call(name, node)
+        except CallProblem as problem:
+            self._fail(problem.node, problem.message, problem.inside)
+
+    def _check_method_call(self, node: ast.Call, method: ast.Attribute) -> None:
+        """`x.upper()`: refused, naming the function to call instead, and only one that exists."""
+        for part in ast.walk(method):
+            self._remember_span(part)
+            name = getattr(part, "id", None) or getattr(part, "attr", None)
+            if isinstance(name, str) and name.startswith("_"):
+                self._fail(part, f"names starting with '_' are not allowed ('{name}')")
+        if method.attr in FUNCTIONS:
+            arguments = ", ".join([self._source_of(method.value), *map(self._source_of, node.args)])
+            self._fail(node, f"'.{method.attr}()' is not allowed: call functions by name, for example "
+                             f"{method.attr}({arguments}) instead of {self._source_of(node)}")
+        hint = did_you_mean(method.attr, FUNCTIONS)
+        hint = f": call functions by name{hint.replace(', did you mean', '; did you mean')}" if hint else \
+            ": call functions by name, for example upper(x); the functions are listed in the flow language guide"
+        self._fail(node, f"'.{method.attr}()' is not allowed{hint}")
 
     def _refuse_private(self, node: ast.AST, name: str) -> None:
         if name.startswith("_"):

@@ -47,7 +47,7 @@ def _cannot_compare(symbol: str, left: Any, right: Any) -> ExpressionEvalError:
     message = f"cannot compare {describe(left)} with {describe(right)} using {symbol}"
     kinds = {describe(left), describe(right)}
     if kinds == {"text", "a number"}:
-        return ExpressionEvalError(f"{message}: use decimal(x) to read text as a number")
+        return ExpressionEvalError(f"{message}: use decimal(x) or parse_number(x) to read text as a number")
     if kinds == {"text", "a date"}:
         return ExpressionEvalError(f"{message}: use parse_date(x) to read text as a date")
     return ExpressionEvalError(message)

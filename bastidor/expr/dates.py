@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import re
 from typing import Any, Iterable
 
 from bastidor.expr.errors import ExpressionEvalError
@@ -11,6 +12,17 @@ from bastidor.expr.taint import is_tainted
 from bastidor.expr.values import check_text, describe, require_whole, to_text
 
 _SATURDAY = 5
+_DIRECTIVE = re.compile(r"%(.?)")
+_FLAGS = "-#_0^:"
+DATE_CODES = {
+    "d": "day", "m": "month", "Y": "year", "y": "year in 2 digits", "b": "short month name (Jan)",
+    "B": "month name (January)", "a": "short weekday name (Mon)", "A": "weekday name (Monday)",
+    "j": "day of the year", "H": "hour (24h)", "I": "hour (12h)", "p": "AM/PM", "M": "minute", "S": "second",
+    "f": "microsecond", "z": "UTC offset", "Z": "time zone name",
+    "w": "weekday number", "u": "ISO weekday", "U": "week of the year", "W": "week (from Monday)",
+    "V": "ISO week", "G": "ISO year", "c": "date and time", "x": "date", "X": "time", "%": "a % sign",
+}
+"""The strftime codes date formats may use, with what each one stands for."""
 
 
 def make_date(year: Any, month: Any, day: Any) -> datetime.date:
@@ -27,6 +39,7 @@ def parse_date(text: Any, format: Any = "%Y-%m-%d") -> datetime.date:
     """The date written in `text` using `format` (strftime codes): parse_date("31/12/2024", "%d/%m/%Y")."""
     if not isinstance(text, str):
         raise ExpressionEvalError(f"parse_date() needs text, not {describe(text)}")
+    _check_format("parse_date", format)
     try:
         return datetime.datetime.strptime(text.strip(), to_text(format)).date()
     except ValueError:
@@ -36,6 +49,7 @@ def parse_date(text: Any, format: Any = "%Y-%m-%d") -> datetime.date:
 def format_date(d: Any, format: Any = "%Y-%m-%d") -> str:
     """The date written with `format` (strftime codes): format_date(d, "%d/%m/%Y") -> "31/12/2024"."""
     day = require_date(d, "format_date")
+    _check_format("format_date", format)
     try:
         return check_text(day.strftime(to_text(format)))
     except ValueError:
@@ -89,6 +103,33 @@ def days_between(a: Any, b: Any) -> int:
 def weekday(d: Any) -> int:
     """The day of the week, Monday = 1 to Sunday = 7."""
     return require_date(d, "weekday").isoweekday()
+
+
+def date_format_problem(format: str) -> str | None:
+    """Why `format` is not a date format (the first unknown code and the valid ones), or None when it is one."""
+    for found in _DIRECTIVE.finditer(format):
+        code = found.group(1)
+        if not code:
+            return "ends with a lone '%': write %% for a % sign"
+        if code in DATE_CODES:
+            continue
+        if code in _FLAGS:
+            written = format[found.start():found.end() + 1]
+            return f"uses '{written}', but flags such as '{code}' are not supported: write the code without it"
+        return f"has an unknown code '%{code}'; the codes are: {_codes_list()}"
+    return None
+
+
+def _codes_list() -> str:
+    return ", ".join(f"%{code} {meaning}" for code, meaning in DATE_CODES.items())
+
+
+def _check_format(function: str, format: Any) -> None:
+    if not isinstance(format, str):
+        raise ExpressionEvalError(f'{function}(): the format must be text such as "%d/%m/%Y", not {describe(format)}')
+    problem = date_format_problem(format)
+    if problem:
+        raise ExpressionEvalError(f"{function}(): the format {_shown(format)} {problem}")
 
 
 def _shown(format: Any) -> str:

@@ -14,15 +14,22 @@ from simpleeval import EvalWithCompoundTypes, InvalidExpression
 from bastidor.expr import arithmetic, comparisons
 from bastidor.expr.checker import Positions
 from bastidor.expr.errors import ExpressionEvalError, did_you_mean
-from bastidor.expr.functions import CONSTANTS, FUNCTIONS
+from bastidor.expr.functions import CONSTANTS, FUNCTIONS, Function
+from bastidor.expr.records import field_of
+from bastidor.expr.rows import RowBudget, RowRunner
 from bastidor.expr.sizes import SizeGuard
-from bastidor.expr.taint import contains_taint, is_tainted, spread, taint
+from bastidor.expr.taint import (
+    TaintedDate, TaintedDateTime, TaintedDecimal, TaintedInt, TaintedText, contains_taint, is_tainted, spread, taint,
+)
 from bastidor.expr.values import describe, require_whole
 
 _NOT_EVALUATED = (ast.Assign, ast.AugAssign, ast.Import, ast.Expr, ast.JoinedStr, ast.FormattedValue, ast.Tuple,
                   ast.Set, ast.ListComp, ast.GeneratorExp, ast.DictComp)
 _DATE_PARTS = ("year", "month", "day")
-_SHOWN_KEY_LENGTH = 60
+_PLAIN_VALUE_TYPES = frozenset({
+    bool, int, float, str, decimal.Decimal, type(None), datetime.date, datetime.datetime, list, tuple, dict,
+    TaintedText, TaintedInt, TaintedDecimal, TaintedDate, TaintedDateTime,
+})
 
 
 def _spreading(operation: Any) -> Any:
@@ -55,14 +62,17 @@ class Evaluator(EvalWithCompoundTypes):
     read record fields; calls go only to the function table; every failure becomes an ExpressionEvalError
     carrying the offset of the innermost part that failed. A call, an operator, a slice or an index that
     involves a tainted value gives a tainted result; reading a record field gives the field's own value;
-    comparisons give plain true/false.
+    comparisons give plain true/false. Row expressions (filter, map ...) run in evaluators made like this one,
+    sharing its budget.
     """
 
-    def __init__(self, variables: Mapping[str, Any], positions: Positions, *, today: datetime.date | None):
+    def __init__(self, variables: Mapping[str, Any], positions: Positions, *, today: datetime.date | None,
+                 budget: RowBudget | None = None):
         self._guard = SizeGuard()
         self._positions = positions
         self._today = today
         super().__init__(operators=self._operator_table(), names=variables)
+        self._rows = RowRunner(self._row_evaluator, variables, budget or RowBudget())
         self.functions = {name: function.implementation for name, function in FUNCTIONS.items()}
         self.functions["today"] = self._current_date
         for node_type in _NOT_EVALUATED:
@@ -78,6 +88,9 @@ class Evaluator(EvalWithCompoundTypes):
     def _current_date(self) -> datetime.date:
         return self._today or datetime.date.today()
 
+    def _row_evaluator(self, variables: Mapping[str, Any], positions: Positions) -> "Evaluator":
+        return Evaluator(variables, positions, today=self._today, budget=self._rows.budget)
+
     def _eval(self, node: ast.AST) -> Any:
         try:
             result = super()._eval(node)
@@ -90,8 +103,9 @@ class Evaluator(EvalWithCompoundTypes):
         return decimal.Decimal(str(result)) if type(result) is float else result
 
     def _check_disallowed_items(self, item: Any) -> None:
-        """Containers are not searched: nothing inside them can be reached except through record fields."""
-        if not isinstance(item, (list, tuple, Mapping)):
+        """Containers are not searched: nothing inside them can be reached except through record fields.
+        Plain values (numbers, text, dates, lists, records) are let through at once, as they are the most part."""
+        if type(item) not in _PLAIN_VALUE_TYPES and not isinstance(item, (list, tuple, Mapping)):
             super()._check_disallowed_items(item)
 
     def _add(self, left: Any, right: Any) -> Any:
@@ -122,7 +136,7 @@ class Evaluator(EvalWithCompoundTypes):
     def _eval_attribute(self, node: ast.Attribute) -> Any:
         value = self._eval(node.value)
         if isinstance(value, Mapping):
-            return _field(value, node.attr)
+            return field_of(value, node.attr)
         if isinstance(value, datetime.date):
             if node.attr in _DATE_PARTS:
                 return spread(getattr(value, node.attr), value)
@@ -139,7 +153,7 @@ class Evaluator(EvalWithCompoundTypes):
 
     def _item(self, container: Any, key: Any) -> Any:
         if isinstance(container, Mapping):
-            return _field(container, key)
+            return field_of(container, key)
         if not isinstance(container, (str, list, tuple)):
             raise ExpressionEvalError(f"cannot use [...] on {describe(container)}")
         if isinstance(key, slice):
@@ -160,13 +174,13 @@ class Evaluator(EvalWithCompoundTypes):
         return spread(require_whole(value, "a position in [from:to]"), value)
 
     def _eval_call(self, node: ast.Call) -> Any:
-        function = self.functions[node.func.id]
+        name = node.func.id
+        implementation, function = self.functions[name], FUNCTIONS[name]
         arguments = [self._eval(argument) for argument in node.args]
         keywords = {keyword.arg: self._eval(keyword.value) for keyword in node.keywords}
-        result = function(*arguments, **keywords)
-        if contains_taint(arguments) or (keywords and contains_taint(keywords)):
-            return taint(result)
-        return result
+        result = implementation(self._rows, *arguments, **keywords) if function.rows else \
+            implementation(*arguments, **keywords)
+        return _call_taint(function, result, arguments, keywords)
 
     def _eval_list(self, node: ast.List) -> list:
         items = [self._eval(item) for item in node.elts]
@@ -182,19 +196,14 @@ class Evaluator(EvalWithCompoundTypes):
         return self._guard.built(record, list(record.values()))
 
 
-def _field(record: Mapping, key: Any) -> Any:
-    """`record[key]`, or an error naming the missing field and the nearest existing one."""
-    try:
-        if key in record:
-            return record[key]
-    except TypeError:
-        raise ExpressionEvalError(f"record keys are text or numbers, not {describe(key)}") from None
-    if is_tainted(key):
-        raise ExpressionEvalError("the record has no field of that name (the name was computed from a secret, "
-                                  "so it is not shown)")
-    shown = str(key)[:_SHOWN_KEY_LENGTH]
-    hint = did_you_mean(shown, [name for name in record if not is_tainted(name)]) if isinstance(key, str) else ""
-    raise ExpressionEvalError(f"the record has no field '{shown}'{hint}")
+def _call_taint(function: Function, result: Any, arguments: list, keywords: dict) -> Any:
+    """The result of a call, tainted when an argument is; a function that only picks or reorders the items of
+    its list keeps each item's own taint, unless one of its other arguments (a field name, a condition) is
+    tainted."""
+    watched = arguments[1:] if function.selects else arguments
+    if contains_taint(watched) or (keywords and contains_taint(keywords)):
+        return taint(result)
+    return result
 
 
 def _key_is_tainted(key: Any) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import datetime
 import re
+import warnings
 from collections.abc import Mapping
 from decimal import localcontext
 from functools import lru_cache
@@ -16,16 +17,31 @@ from bastidor.expr.evaluator import Evaluator
 from bastidor.expr.limits import DECIMAL_CONTEXT, MAX_EXPRESSION_LENGTH
 
 _DETECTED_AT = re.compile(r"\s*\(detected at line \d+\)")
+_FIELD_BEFORE_SPACE = re.compile(r"([A-Za-z]\w*(?:\.[A-Za-z]\w*|\[[^\]]*\])*)\.([A-Za-z]\w*)[ \t]+$")
+_WORDS_AFTER_SPACE = re.compile(r"[A-Za-z]\w*(?:[ \t]+[A-Za-z]\w*)*")
+_KEYWORDS = frozenset({"and", "or", "not", "in", "is", "if", "else"})
 
 
 class Expression:
     """A checked, parsed expression: evaluate it as often as needed, against different variables."""
 
-    def __init__(self, source: str, tree: ast.Expression, names: frozenset[str], positions: Positions):
+    def __init__(self, source: str, tree: ast.Expression, names: frozenset[str], positions: Positions,
+                 size: int = 1):
         self.source = source
         self._tree = tree
         self._names = names
         self._positions = positions
+        self.size = size
+
+    @property
+    def tree(self) -> ast.Expression:
+        """The checked tree (for an evaluator that runs it, such as the one of a row expression)."""
+        return self._tree
+
+    @property
+    def positions(self) -> Positions:
+        """The character span of each node of the tree, for error offsets."""
+        return self._positions
 
     def names(self) -> set[str]:
         """The root variable names the expression reads (not functions, not true/false/null)."""
@@ -56,21 +72,42 @@ def compile_expression(text: str) -> Expression:
     tree = _parse(body, lead)
     checker = Checker(_char_offsets(body, lead), one_line)
     checker.check(tree)
-    return Expression(text, tree, frozenset(checker.names), checker.positions)
+    return Expression(text, tree, frozenset(checker.names), checker.positions, checker.size)
 
 
 def _parse(body: str, lead: int) -> ast.Expression:
     try:
-        return ast.parse(body, mode="eval")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # "\d" in a pattern is kept as written, not a warning for analysts
+            return ast.parse(body, mode="eval")
     except SyntaxError as error:
         offset = error.offset if error.lineno == 1 and error.offset and error.offset <= len(body) else 0
         at_end = offset == 0
         position = len(body.rstrip()) if at_end else offset - 1
+        spaced = _spaced_field(body, position)
+        if spaced is not None:
+            raise ExpressionSyntaxError(spaced[0], lead + spaced[1]) from None
         raise ExpressionSyntaxError(_syntax_message(error.msg, body, position, at_end), lead + position) from None
     except (RecursionError, MemoryError):
         raise ExpressionSyntaxError("the expression is nested too deeply: split it into smaller steps", lead) from None
     except ValueError:
         raise ExpressionSyntaxError("the expression contains characters that cannot be read", lead) from None
+
+
+def _spaced_field(body: str, position: int) -> tuple[str, int] | None:
+    """For `person.First Name`: the message suggesting person['First Name'] and where the field starts."""
+    before = _FIELD_BEFORE_SPACE.search(body[:position])
+    after = _WORDS_AFTER_SPACE.match(body, position)
+    if before is None or after is None:
+        return None
+    words = after.group(0).split()
+    while words and words[-1] in _KEYWORDS:
+        words.pop()
+    if not words or any(word in _KEYWORDS for word in words):
+        return None
+    field = " ".join([before.group(2), *words])
+    return (f"a field name with spaces must be written in brackets: {before.group(1)}['{field}']",
+            before.start(2))
 
 
 def _syntax_message(message: str, body: str, position: int, at_end: bool) -> str:

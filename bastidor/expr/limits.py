@@ -39,3 +39,22 @@ DECIMAL_CONTEXT = Context(
     traps=[InvalidOperation, DivisionByZero, Overflow],
 )
 """Decimal arithmetic settings used while an expression runs (34 significant digits, like decimal128)."""
+
+MAX_PATTERN_LENGTH = 1_000
+"""Characters in a regular expression given to regex_match, regex_find or regex_replace."""
+
+MAX_PATTERN_REPEAT = 10_000
+"""What the counted repeats of one regular expression (`{n}`, `{n,m}`) may multiply to: compiling a pattern
+whose repeats multiply to millions takes seconds."""
+
+REGEX_TIMEOUT_SECONDS = 1.0
+"""Longest time one regular expression may take on one text before it fails."""
+
+MAX_ROW_STEPS = 3_000_000
+"""Work the row expressions of filter, map, any, all, count and add_column may do in one expression (a few
+seconds at most), counted for each row as the parts of the row expression plus 10: enough for 100,000 rows and
+a row expression of 20 parts, not for a filter over a big table inside another one."""
+
+MAX_ROW_RESULT_CHARACTERS = 50_000_000
+"""Characters of text that the results of map and add_column may hold together (text they take unchanged
+from the rows counts too, so a table of 100,000 rows of 500 characters can still be mapped)."""

@@ -8,9 +8,10 @@ from decimal import (
 from typing import Any
 
 from bastidor.expr.comparisons import less
-from bastidor.expr.errors import ExpressionEvalError
+from bastidor.expr.errors import ExpressionEvalError, did_you_mean
 from bastidor.expr.limits import MAX_PLACES
-from bastidor.expr.values import Number, as_number, describe, require_number, require_whole
+from bastidor.expr.money import reads_as_number
+from bastidor.expr.values import Number, as_number, describe, quoted, require_number, require_whole
 
 ROUNDING_MODES = {
     "half_up": ROUND_HALF_UP,
@@ -70,10 +71,10 @@ def to_bool(x: Any) -> bool:
 def round_number(x: Any, places: Any = 0, mode: Any = "half_even") -> Decimal:
     """`x` rounded to `places` decimals with the named mode: round(2.675, 2, "half_up") -> 2.68."""
     number = Decimal(require_number(x, "round"))
-    rounding = ROUNDING_MODES.get(mode) if isinstance(mode, str) else None
-    if rounding is None:
-        valid = ", ".join(f'"{name}"' for name in ROUNDING_MODES)
-        raise ExpressionEvalError(f"round(): unknown mode, use one of {valid}")
+    problem = rounding_mode_problem(mode)
+    if problem:
+        raise ExpressionEvalError(problem)
+    rounding = ROUNDING_MODES[mode]
     digits = require_whole(places, "round(): places")
     if abs(digits) > MAX_PLACES:
         raise ExpressionEvalError(f"round(): places must be between -{MAX_PLACES} and {MAX_PLACES}")
@@ -81,6 +82,16 @@ def round_number(x: Any, places: Any = 0, mode: Any = "half_even") -> Decimal:
         return number.quantize(Decimal(1).scaleb(-digits), rounding=rounding)
     except DecimalException:
         raise ExpressionEvalError("round(): the number has too many digits to round that way") from None
+
+
+def rounding_mode_problem(mode: Any) -> str | None:
+    """Why `mode` is not a rounding mode (with the nearest one and the list), or None when it is one."""
+    if isinstance(mode, str) and mode in ROUNDING_MODES:
+        return None
+    valid = ", ".join(f'"{name}"' for name in ROUNDING_MODES)
+    hint = did_you_mean(mode.replace("-", "_").replace(" ", "_"), ROUNDING_MODES) if isinstance(mode, str) else ""
+    hint = hint or (did_you_mean(mode, ROUNDING_MODES) if isinstance(mode, str) else "")
+    return f"round(): unknown rounding mode {quoted(mode)}{hint}{' The' if hint else '; the'} modes are {valid}"
 
 
 def minimum(*values: Any) -> Any:
@@ -97,6 +108,7 @@ def _extreme(name: str, values: tuple, better: Any) -> Any:
     items = _items(values)
     if not items:
         raise ExpressionEvalError(f"{name}() needs at least one value")
+    _refuse_numbers_as_text(name, items)
     best = items[0]
     for item in items[1:]:
         if better(item, best):
@@ -108,12 +120,38 @@ def _extreme(name: str, values: tuple, better: Any) -> Any:
 def total(*values: Any) -> Number:
     """The sum of the numbers given, or of one list of numbers; the sum of an empty list is 0."""
     result: Number = 0
-    for item in _items(values):
+    for position, item in enumerate(_items(values), 1):
         number = as_number(item)
         if number is None:
-            raise ExpressionEvalError(f"sum() can only add numbers, not {describe(item)}: use decimal(x) for text")
+            raise ExpressionEvalError(f"sum() can only add numbers, but item {position} is {_shown_item(item)}"
+                                      f"{_sum_hint(item)}")
         result += number
     return result
+
+
+def _shown_item(item: Any) -> str:
+    if isinstance(item, str):
+        return f"text ({quoted(item)})"
+    return describe(item)
+
+
+def _sum_hint(item: Any) -> str:
+    if item is None:
+        return ': leave out the empty rows first, for example filter(rows, "row.Due != null")'
+    if isinstance(item, str):
+        return (': read the texts as numbers first, for example sum(map(values, "parse_number(row)")), or '
+                'parse_money(row) for amounts with a currency, or decimal(x) for one value')
+    return ""
+
+
+def _refuse_numbers_as_text(name: str, items: list | tuple) -> None:
+    """Texts that read as numbers would be compared as text ("10" < "9"): refuse them with the fix."""
+    for position, item in enumerate(items, 1):
+        if isinstance(item, str) and reads_as_number(item):
+            raise ExpressionEvalError(
+                f"{name}(): item {position} is a number written as text ({quoted(item)}), which would be compared "
+                f'as text ("10" before "9"): read the texts as numbers first, for example '
+                f'{name}(map(values, "parse_number(row)")), or parse_money(row) for amounts with a currency')
 
 
 def absolute(x: Any) -> Number:

@@ -92,6 +92,9 @@ def _parse_cached(text: str) -> Template:
         if opening > position:
             pieces.append(text[position:opening])
         part, position = _read_part(text, opening)
+        if text.startswith("}", position):
+            raise ExpressionSyntaxError("a stray '}' follows '}}': remove it; if the text needs a '}' right after "
+                                        "the value, write it as {{ '}' }}", position)
         pieces.append(part)
     if position < len(text):
         pieces.append(text[position:])

@@ -1,4 +1,4 @@
-"""Functions on text: case, trimming, searching, replacing, padding and number formatting."""
+"""Functions on text: case, trimming, searching, replacing, splitting, joining, padding and number formatting."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 
 from bastidor.expr.comparisons import is_in
 from bastidor.expr.errors import ExpressionEvalError
-from bastidor.expr.limits import MAX_PLACES, MAX_TEXT_LENGTH
+from bastidor.expr.limits import MAX_ITEMS, MAX_PLACES, MAX_TEXT_LENGTH
 from bastidor.expr.values import check_text, describe, require_number, require_whole, text_too_long, to_text
 
 
@@ -30,6 +30,46 @@ def lower(value: Any) -> str:
 def trim(value: Any) -> str:
     """The text without spaces (or tabs, newlines) at either end."""
     return to_text(value).strip()
+
+
+def strip(value: Any, chars: Any = None) -> str:
+    """The text without spaces at either end, or without any of the characters in `chars`: strip("**7**", "*")."""
+    if chars is None:
+        return to_text(value).strip()
+    return to_text(value).strip(to_text(chars))
+
+
+def split(value: Any, sep: Any = None) -> list[str]:
+    """The text cut into a list at each `sep`: split("a;b;c", ";") -> ["a", "b", "c"]; without sep, at spaces."""
+    if isinstance(value, (list, tuple, Mapping)):
+        raise ExpressionEvalError(f"split() needs text, not {describe(value)}")
+    text = to_text(value)
+    if sep is None:
+        parts = text.split()
+    else:
+        separator = to_text(sep)
+        if not separator:
+            raise ExpressionEvalError('split(): the separator cannot be empty; to split at spaces, write split(text)')
+        parts = text.split(separator)
+    if len(parts) > MAX_ITEMS:
+        raise ExpressionEvalError(f"split(): the list would hold more than {MAX_ITEMS:,} items")
+    return parts
+
+
+def join(values: Any, sep: Any = ", ") -> str:
+    """The items of a list written as text with `sep` between them: join(["a", "b"], " / ") -> "a / b"."""
+    if not isinstance(values, (list, tuple)):
+        raise ExpressionEvalError(f"join() needs a list, not {describe(values)}: to add texts together, use "
+                                  "concat(a, b) or a + b")
+    separator = to_text(sep)
+    pieces: list[str] = []
+    total = 0
+    for item in values:
+        pieces.append(to_text(item))
+        total += len(pieces[-1]) + len(separator)
+        if total > MAX_TEXT_LENGTH + len(separator):
+            raise text_too_long()
+    return separator.join(pieces)
 
 
 def length(value: Any) -> int:

@@ -9,11 +9,12 @@ from typing import Any
 
 from bastidor.expr.errors import ExpressionEvalError
 from bastidor.expr.limits import MAX_TEXT_LENGTH
-from bastidor.expr.taint import Tainted, TaintedText
+from bastidor.expr.taint import Tainted, TaintedText, contains_taint
 
 Number = int | Decimal
 _SCALAR_KINDS = (bool, int, float, Decimal, datetime.date, datetime.time)
 _PLAIN_DIGITS_LIMIT = 1_000
+_SHOWN_LENGTH = 60
 
 
 def describe(value: Any) -> str:
@@ -63,6 +64,16 @@ def require_whole(value: Any, what: str) -> int:
         kind = "" if number is not None else f", not {describe(value)}"
         raise ExpressionEvalError(f"{what} must be a whole number{kind}")
     return number
+
+
+def quoted(value: Any) -> str:
+    """`value` in quotes for an error message (cut to 60 characters), or a note when it came from a secret."""
+    if contains_taint(value):
+        return "(a value computed from a secret, not shown)"
+    if not isinstance(value, str) and not (value is None or isinstance(value, _SCALAR_KINDS)):
+        return describe(value)
+    text = value if isinstance(value, str) else _scalar_text(value)
+    return f"'{text if len(text) <= _SHOWN_LENGTH else text[:_SHOWN_LENGTH] + '...'}'"
 
 
 def text_too_long() -> ExpressionEvalError:
