@@ -7,6 +7,7 @@ from typing import Any, Iterator, get_args
 from pydantic import BaseModel, ValidationError
 
 from bastidor.flow.diagnostics import Diagnostic, did_you_mean
+from bastidor.flow.model import VARIABLE_NAME_RULE
 from bastidor.flow.yamlsource import Loc, SourceMap
 
 _TYPE_WORDS = {
@@ -26,8 +27,36 @@ def explain_errors(error: ValidationError, model: type[BaseModel], where: str, s
     """One diagnostic per pydantic error. `where` names the thing validated, e.g. "'fill'"."""
     for err in error.errors(include_url=False):
         loc = tuple(err["loc"])
-        yield source.diagnostic(locate(loc), _sentence(err, loc, model, where),
-                                prefer_key=err["type"] == "extra_forbidden")
+        if loc and loc[-1] == _KEY:
+            yield source.diagnostic(locate(loc[:-1]), _key_sentence(err, loc), prefer_key=True)
+            continue
+        yaml_loc = locate(loc)
+        named_key = _named_key(err, yaml_loc, source)
+        yield source.diagnostic(yaml_loc + named_key, _sentence(err, loc, model, where),
+                                prefer_key=err["type"] == "extra_forbidden" or bool(named_key))
+
+
+_KEY = "[key]"
+"""The last part of a pydantic loc for an error in a mapping's key rather than its value."""
+
+
+def _key_sentence(err: dict, loc: Loc) -> str:
+    """An error in a key of a mapping, e.g. an input called `order-no`: `'inputs': 'order-no' is not a name ...`."""
+    container = _field_name(loc[:-2])
+    message = err["msg"].removeprefix("Value error, ")
+    return f"'{container}': {message}" if container else message
+
+
+def _named_key(err: dict, yaml_loc: Loc, source: SourceMap) -> Loc:
+    """For a check of a whole mapping whose message names one of its keys first (as `set` does for a bad
+    variable name), that key, so the error is placed on it; else ()."""
+    if err["type"] != "value_error":
+        return ()
+    message = err["msg"].removeprefix("Value error, ")
+    for key_loc in source.keys:
+        if key_loc[:-1] == tuple(yaml_loc) and message.startswith(f"'{key_loc[-1]}' "):
+            return (key_loc[-1],)
+    return ()
 
 
 LocMapper = Any  # Callable[[Loc], Loc]: maps a model loc to the loc in the YAML data
@@ -63,14 +92,17 @@ def _sentence(err: dict, loc: Loc, model: type[BaseModel], where: str) -> str:
     if kind in _BOUNDS:
         words, key = _BOUNDS[kind]
         return f"{subject} must be {words} {err.get('ctx', {}).get(key)}; got {_shown(err.get('input'))}"
+    if kind == "list_type" and err.get("input") is None:
+        return f"{subject} is empty: write the list under it, each entry on a line starting with '- '"
     if kind == "string_pattern_mismatch":
-        return f"{subject} must be a variable name: a letter first, then letters, digits or _ " \
-               f"(e.g. order_number); got {_shown(err.get('input'))}"
+        return f"{subject} must be a variable name: {VARIABLE_NAME_RULE}; got {_shown(err.get('input'))}"
     if kind in ("literal_error", "enum"):
         expected = err.get("ctx", {}).get("expected", "")
         return f"'{field}' must be one of {expected}; got {_shown(err.get('input'))}"
     if kind == "value_error" or kind == "assertion_error":
         message = err["msg"].removeprefix("Value error, ").removeprefix("Assertion failed, ")
+        if field and isinstance(field, str) and message.startswith(f"{field} "):
+            return message
         return f"{where}: {message}" if not field or isinstance(field, int) else f"'{field}': {message}"
     return f"{subject} {_type_words(kind, err)}; got {_shown(err.get('input'))}"
 

@@ -15,9 +15,9 @@ from pydantic import ValidationError
 from bastidor.flow.checks import check_names
 from bastidor.flow.diagnostics import Diagnostic, FlowValidationError, did_you_mean, display_path
 from bastidor.flow.explain import explain_errors
-from bastidor.flow.item_rules import check_item_loops
+from bastidor.flow.item_rules import check_item_loops, check_item_steps
 from bastidor.flow.model import FlowHeader
-from bastidor.flow.steps import StepNode, StepParser
+from bastidor.flow.steps import FLOW_STEPS, StepNode, StepParser
 from bastidor.flow.yamlsource import YamlDocument, load_yaml
 
 
@@ -85,13 +85,14 @@ class FlowLoader:
         diagnostics: list[Diagnostic] = []
         header = self._header(doc, diagnostics)
         parser = StepParser(doc.source)
-        raw_steps = doc.data.get("steps") if isinstance(doc.data, dict) else None
-        steps = parser.parse_list(raw_steps, ("steps",)) if raw_steps is not None else []
+        has_steps = isinstance(doc.data, dict) and "steps" in doc.data
+        steps = parser.parse_list(doc.data["steps"], FLOW_STEPS) if has_steps else []
         diagnostics += parser.diagnostics
         flow = Flow(resolved, doc.source.file, header or _partial_header(doc.data), steps, doc.sha256)
         diagnostics += self._link_calls(flow, doc)
         diagnostics += check_names(flow, doc.source)
         diagnostics += check_item_loops(flow)
+        diagnostics += check_item_steps(flow)
         if diagnostics or header is None:
             raise FlowValidationError(diagnostics)
         return flow

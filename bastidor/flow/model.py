@@ -4,16 +4,48 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 from decimal import Decimal, InvalidOperation
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, model_validator
 
 from bastidor.flow.types import DurationMs
 
-NAME_PATTERN = r"^[A-Za-z][A-Za-z0-9_]*$"
+NAME_PATTERN = r"^[^\W\d_]\w*$"
+"""A variable name (inputs, outputs, `set`, `into`, `as`, `list`): a letter first, then letters, digits and _.
+Letters are any alphabet's (`año`, `número`), as in expressions. The same text works in Python's `re` and in
+pydantic's `pattern=`."""
+SECRET_NAME_PATTERN = r"^[A-Za-z][A-Za-z0-9_]*$"
+"""A secret's name: ASCII letters, digits and _, as it is also the name of an environment variable."""
+VARIABLE_NAME_RULE = "a letter first, then letters, digits or _ (e.g. order_number)"
+
+
+def is_variable_name(name: Any) -> bool:
+    """Whether `name` can name a variable and be read back in an expression (`{{ name }}`)."""
+    return (isinstance(name, str) and re.fullmatch(NAME_PATTERN, name) is not None and name.isidentifier()
+            and unicodedata.normalize("NFKC", name) == name)
+
+
+def _variable_name(name: str) -> str:
+    if not is_variable_name(name):
+        fixed = re.sub(r"\W+", "_", name).strip("_")
+        example = f"e.g. {fixed}" if is_variable_name(fixed) else "e.g. order_number"
+        raise ValueError(f"'{name}' is not a name: a letter first, then letters, digits or _ ({example})")
+    return name
+
+
+def _secret_name(name: str) -> str:
+    if not re.fullmatch(SECRET_NAME_PATTERN, name):
+        raise ValueError(f"'{name}' is not a secret name: a letter first, then letters, digits or _, in ASCII "
+                         f"only (it is read from the environment variable BASTIDOR_SECRET_<NAME>)")
+    return name
+
+
+VariableName = Annotated[str, AfterValidator(_variable_name)]
+SecretName = Annotated[str, AfterValidator(_secret_name)]
 
 
 class Strict(BaseModel):
@@ -147,27 +179,29 @@ class Goals(Strict):
         None, description="Time within which 95% of items are handled.")
 
 
+def _version(value: Any) -> Any:
+    """A flow's version as written: a whole number stays one; other numbers and dates become text."""
+    if isinstance(value, str) or (isinstance(value, int) and not isinstance(value, bool)):
+        return value
+    if isinstance(value, (Decimal, dt.date)):
+        return str(value)
+    raise ValueError("version must be a number or text, e.g. version: 2")
+
+
 class FlowHeader(Strict):
     """Everything in a flow file except its steps."""
 
     name: str = Field(min_length=1, description="Short name shown in reports and the run history.")
     description: str = ""
-    version: str | int = Field(1, description="Version of this flow, raised when the procedure changes.")
-    inputs: dict[str, InputSpec] = Field(default_factory=dict)
-    outputs: list[str] = Field(default_factory=list, description="Variables handed back to a calling flow.")
-    secrets: list[str] = Field(default_factory=list, description="Names of secrets the flow needs; never values.")
+    version: Annotated[str | int, BeforeValidator(_version),
+                       WithJsonSchema({"anyOf": [{"type": "integer"}, {"type": "number"}, {"type": "string"}]})] = Field(
+        1, description="Version of this flow, raised when the procedure changes.")
+    inputs: dict[VariableName, InputSpec] = Field(default_factory=dict)
+    outputs: list[VariableName] = Field(default_factory=list, description="Variables handed back to a calling flow.")
+    secrets: list[SecretName] = Field(default_factory=list, description="Names of secrets the flow needs; never values.")
     bot: BotSpec | None = Field(None, description="Browser settings; leave out for flows without a browser.")
     goals: Goals | None = Field(None, description="Targets shown as met or missed on the KPIs page.")
     steps: Any = Field(description="The steps, in order.")
-
-    @model_validator(mode="after")
-    def _names_are_names(self) -> "FlowHeader":
-        for kind, names in (("input", self.inputs), ("secret", self.secrets), ("output", self.outputs)):
-            for name in names:
-                if not re.match(NAME_PATTERN, str(name)):
-                    raise ValueError(f"{kind} name '{name}' must start with a letter and use letters, "
-                                     "digits and _ only")
-        return self
 
 
 OnError = Literal["continue", "stop"]

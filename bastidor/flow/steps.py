@@ -24,6 +24,8 @@ from bastidor.flow.retry_policy import RetryPolicy
 from bastidor.flow.yamlsource import Loc, SourceMap
 
 COMMON_KEYS = ("name", "retry")
+FLOW_STEPS: Loc = ("steps",)
+"""Where a flow's own list of steps is written."""
 
 
 @dataclass
@@ -75,7 +77,13 @@ class StepParser:
         self.diagnostics: list[Diagnostic] = []
 
     def parse_list(self, raw: Any, loc: Loc) -> list[StepNode]:
-        """Parse a list of steps written at `loc`."""
+        """Parse a list of steps written at `loc`; an empty list is an error (a block left empty, or a flow with
+        no steps). A block key with no value at all is left to the step's own settings model to report."""
+        if raw is None and loc != FLOW_STEPS:
+            return []
+        if not raw and isinstance(raw, (list, type(None))):
+            self._error(loc, _empty_block(loc), key=raw is None)
+            return []
         if not isinstance(raw, list):
             self._error(loc, "steps must be a list: start each step with '- '")
             return []
@@ -137,7 +145,7 @@ class StepParser:
         return params, locs
 
     def _build(self, spec: ActionSpec, raw: dict, loc: Loc, params: dict, locs: dict[str, Loc]) -> StepNode | None:
-        blocks = {key: self.parse_list(params[key], locs[key]) for key in spec.blocks if key in params}
+        blocks = self._nested_blocks(spec, params, locs)
         model = self._validate(spec, params, locs, loc)
         retry = self._retry(raw.get("retry"), loc + ("retry",)) if "retry" in raw else None
         name = raw.get("name")
@@ -146,9 +154,22 @@ class StepParser:
         if model is None:
             return None
         mark = self.source.at(loc + (spec.name,), prefer_key=True)
-        written = {key: val for key, val in params.items() if key not in spec.blocks}
+        written = _written_settings(spec, params)
         return StepNode(spec.name, spec, model, written, self.source.file, mark.line, mark.column, locs,
                         name if isinstance(name, str) else None, retry, blocks)
+
+    def _nested_blocks(self, spec: ActionSpec, params: dict, locs: dict[str, Loc]) -> dict[str, list[StepNode]]:
+        """The step lists nested in a step, by their label in step paths: its blocks (`steps`, `then` ...) and
+        the lists inside each mapping of a list setting (`branch1`, `branch2` ... for `wait_for_any`, one per
+        mapping: empty when it has no steps of its own)."""
+        blocks = {key: self.parse_list(params[key], locs[key]) for key in spec.blocks if key in params}
+        for setting, (key, label) in nested_step_lists(spec).items():
+            entries = params.get(setting)
+            for index, entry in enumerate(entries if isinstance(entries, list) else [], 1):
+                steps = entry.get(key) if isinstance(entry, dict) else None
+                blocks[f"{label}{index}"] = self.parse_list(steps, locs[setting] + (index - 1, key)) \
+                    if isinstance(steps, list) and steps else []
+        return blocks
 
     def _validate(self, spec: ActionSpec, params: dict, locs: dict[str, Loc], loc: Loc) -> BaseModel | None:
         try:
@@ -172,6 +193,43 @@ class StepParser:
 
     def _error(self, loc: Loc, message: str, *, key: bool = False) -> None:
         self.diagnostics.append(self.source.diagnostic(loc, message, prefer_key=key))
+
+
+def nested_step_lists(spec: ActionSpec) -> dict[str, tuple[str, str]]:
+    """A step type's list settings whose mappings hold steps: setting -> (key of the steps, path label),
+    e.g. {"wait_for_any": ("then", "branch")}, from its params model's `nested_step_lists`."""
+    return dict(getattr(spec.params, "nested_step_lists", {}))
+
+
+def _written_settings(spec: ActionSpec, params: dict) -> dict[str, Any]:
+    """The settings as written, without the nested steps (those are parsed into the node's blocks)."""
+    lists = nested_step_lists(spec)
+    written: dict[str, Any] = {}
+    for key, value in params.items():
+        if key in spec.blocks:
+            continue
+        if key in lists and isinstance(value, list):
+            steps_key = lists[key][0]
+            value = [{k: v for k, v in entry.items() if k != steps_key} if isinstance(entry, dict) else entry
+                     for entry in value]
+        written[key] = value
+    return written
+
+
+_EMPTY_BLOCK_FIX = {
+    "then": "add the steps to run when the condition is true (to act only when it is false, put `not` in "
+            "the condition and the steps under then)",
+    "else": "add the steps to run when the condition is false, or leave 'else' out",
+}
+
+
+def _empty_block(loc: Loc) -> str:
+    """Why an empty list of steps at `loc` is refused, and what to write instead."""
+    if loc == FLOW_STEPS:
+        return "the flow has no steps: add at least one under steps:, each starting with '- '"
+    key = loc[-1] if loc else "steps"
+    fix = _EMPTY_BLOCK_FIX.get(key, "add at least one step under it, each starting with '- ', or remove the step")
+    return f"'{key}' is empty: {fix}"
 
 
 def _needs_mapping(spec: ActionSpec) -> str:

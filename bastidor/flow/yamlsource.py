@@ -2,12 +2,15 @@
 
 Only plain data is built (mappings, lists, scalars) from the composed node graph, so no
 Python object is ever constructed from a tag. Oversized files, alias bombs, deep nesting
-and duplicate keys are rejected with a position before the data is built.
+and duplicate keys are rejected with a position before the data is built; anchors and
+aliases (`&name`, `*name`) are refused where they are written, and a quote that is never
+closed is reported where it was opened.
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -98,30 +101,72 @@ def load_yaml(path: Path, empty_message: str = FLOW_EMPTY) -> YamlDocument:
     _check_expanded_size(node, shown)
     source = SourceMap(shown)
     data = _Builder(source).build(node)
+    _refuse_anchors(text, shown)
     return YamlDocument(path, data, source, hashlib.sha256(raw).hexdigest(), text)
 
 
 def _check_expanded_size(root: yaml.Node, shown: str) -> None:
     """Reject alias bombs before building anything: count the values the document would expand to,
-    once per distinct node (aliases share nodes), so the count itself takes linear time."""
+    once per distinct node (aliases share nodes), children before parents, so it takes linear time."""
     sizes: dict[int, int] = {}
-    order: list[yaml.Node] = []
-    stack, seen = [root], set()
+    open_nodes: set[int] = set()
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
     while stack:
-        node = stack.pop()
-        if id(node) in seen:
+        node, children_done = stack.pop()
+        if id(node) in sizes:
             continue
-        seen.add(id(node))
-        order.append(node)
-        stack.extend(_children(node))
-    for node in reversed(order):
-        sizes[id(node)] = 1 + sum(sizes.get(id(child), MAX_VALUES + 1) for child in _children(node))
+        if not children_done:
+            if id(node) in open_nodes:
+                raise FlowValidationError([_at(shown, node, "this value contains itself through a YAML alias "
+                                                            "(*name): aliases are not supported, write the data out")])
+            open_nodes.add(id(node))
+            stack.append((node, True))
+            stack.extend((child, False) for child in _children(node) if id(child) not in sizes)
+            continue
+        open_nodes.discard(id(node))
+        sizes[id(node)] = 1 + sum(sizes[id(child)] for child in _children(node))
         if sizes[id(node)] > MAX_VALUES:
-            mark = node.start_mark
-            raise FlowValidationError([Diagnostic(
-                shown, mark.line + 1, mark.column + 1,
-                f"the document expands to more than {MAX_VALUES:,} values; YAML anchors and aliases "
-                "(&name, *name) repeat data here: write the data out once instead")])
+            raise FlowValidationError([_at(
+                shown, node, f"the document expands to more than {MAX_VALUES:,} values; YAML anchors and "
+                "aliases (&name, *name) repeat data here: write the data out once instead")])
+
+
+def _at(shown: str, node: yaml.Node, message: str) -> Diagnostic:
+    mark = node.start_mark
+    return Diagnostic(shown, mark.line + 1, mark.column + 1, message)
+
+
+def _refuse_anchors(text: str, shown: str) -> None:
+    """Anchors (`&name`) and aliases (`*name`) are not part of the flow language: report each one where
+    it is written, saying what to write instead."""
+    if "&" not in text and "*" not in text:
+        return
+    anchors: list[tuple[str, yaml.Mark]] = []
+    aliases: list[tuple[str, yaml.Mark]] = []
+    for token in yaml.scan(text, Loader=_Loader):
+        if isinstance(token, yaml.AliasToken):
+            aliases.append((token.value, token.start_mark))
+        elif isinstance(token, yaml.AnchorToken):
+            anchors.append((token.value, token.start_mark))
+    problems = [_anchor_problem(shown, name, mark, [m for n, m in aliases if n == name])
+                for name, mark in anchors]
+    for name, mark in aliases:
+        anchor = next((m for n, m in reversed(anchors) if n == name and m.index < mark.index), mark)
+        problems.append(Diagnostic(shown, mark.line + 1, mark.column + 1,
+                                   f"YAML aliases (*{name}) are not supported: write the value of &{name} "
+                                   f"(line {anchor.line + 1}) out here instead"))
+    if problems:
+        raise FlowValidationError(problems)
+
+
+def _anchor_problem(shown: str, name: str, mark: yaml.Mark, uses: list[yaml.Mark]) -> Diagnostic:
+    if uses:
+        lines = sorted({use.line + 1 for use in uses})
+        where = f"line{'s' if len(lines) > 1 else ''} {', '.join(map(str, lines))}"
+        fix = f"remove '&{name}' and write its value out where *{name} is used ({where})"
+    else:
+        fix = f"nothing uses this one: remove '&{name}'"
+    return Diagnostic(shown, mark.line + 1, mark.column + 1, f"YAML anchors (&{name}) are not supported; {fix}")
 
 
 def _children(node: yaml.Node) -> list[yaml.Node]:
@@ -157,6 +202,12 @@ def _decode(raw: bytes, shown: str) -> str:
 
 def _yaml_error(shown: str, exc: yaml.MarkedYAMLError, text: str) -> Diagnostic:
     mark = exc.problem_mark or exc.context_mark
+    unclosed = _unclosed_quote(exc, text)
+    if unclosed is not None:
+        quote = text[unclosed.index] if text[unclosed.index:unclosed.index + 1] in ("'", '"') else '"'
+        return Diagnostic(shown, unclosed.line + 1, unclosed.column + 1,
+                          f"the quote ({quote}) opened here is never closed: add the closing {quote} at the end "
+                          "of the value")
     line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
     problem = exc.problem or "not valid YAML"
     if mark is not None and "\t" in "".join(text.splitlines()[mark.line:mark.line + 1])[: mark.column + 1]:
@@ -166,6 +217,36 @@ def _yaml_error(shown: str, exc: yaml.MarkedYAMLError, text: str) -> Diagnostic:
     if "mapping" in problem + context or "expected key" in problem:
         hint = ": check the indentation and quote values that contain ': ' or ' #'"
     return Diagnostic(shown, line, column, f"YAML syntax error: {problem}{context}{hint}")
+
+
+_LOOKS_LIKE_YAML = re.compile(r"^\s*(- |-$|[\w-]+:(\s|$))")
+
+
+def _unclosed_quote(exc: yaml.MarkedYAMLError, text: str) -> yaml.Mark | None:
+    """Where a quote that is never closed was opened, when that is what broke the file: the scanner ran to
+    the end of the file inside quotes, or a quoted value swallowed following lines that look like YAML keys
+    or list items (so the next quote in the file closed it by mistake)."""
+    if exc.problem and "end of stream" in exc.problem and "quoted scalar" in (exc.context or ""):
+        return exc.context_mark
+    error_line = exc.problem_mark.line if exc.problem_mark else None
+    try:
+        for token in yaml.scan(text, Loader=_Loader):
+            if error_line is not None and token.start_mark.line > error_line:
+                return None
+            if _runaway_quote(token, text):
+                return token.start_mark
+    except yaml.YAMLError:
+        return None
+    return None
+
+
+def _runaway_quote(token: yaml.Token, text: str) -> bool:
+    if not isinstance(token, yaml.ScalarToken) or token.style not in ('"', "'"):
+        return False
+    if token.start_mark.line == token.end_mark.line:
+        return False
+    swallowed = text[token.start_mark.index:token.end_mark.index].splitlines()[1:]
+    return any(_LOOKS_LIKE_YAML.match(line) for line in swallowed)
 
 
 class _Builder:

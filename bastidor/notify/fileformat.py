@@ -30,7 +30,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BeforeValidator, Field
 
-from bastidor.flow.model import NAME_PATTERN, Strict
+from bastidor.flow.model import SECRET_NAME_PATTERN, Strict
 from bastidor.flow.types import DurationMs, Text
 from bastidor.notify.events import DEFAULT_MAX_EXCEPTIONS
 
@@ -41,7 +41,7 @@ def _as_list(value: Any) -> Any:
 
 
 def _secret_name(value: str) -> str:
-    if not re.match(NAME_PATTERN, value):
+    if not re.match(SECRET_NAME_PATTERN, value):
         raise ValueError(f"'{value}' is not a secret name: letters, digits and _, starting with a letter "
                          "(e.g. SMTP_PASSWORD)")
     return value
