@@ -158,7 +158,8 @@ def test_failure_screenshot_covers_page_text_that_shows_a_secret_with_a_solid_bo
 def test_a_field_filled_with_a_value_computed_from_a_secret_is_masked_in_screenshots_once(bot):
     with bot.run_context() as run:
         run.page.set_content('<input id="code"><input id="note">')
-        ctx = SimpleNamespace(page=run.page, timeout_ms=2_000, state=SimpleNamespace(secret_targets=[]))
+        ctx = SimpleNamespace(page=run.page, timeout_ms=2_000, state=SimpleNamespace(
+            secret_targets=[], flow=SimpleNamespace(header=SimpleNamespace(bot=None))))
         fill(ctx, FillParams.model_construct(css="#code", value=taint("cnry-lowered")))
         fill(ctx, FillParams.model_construct(css="#code", value=taint(123456)))
         fill(ctx, FillParams.model_construct(css="#note", value="plain"))

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from bastidor.expr.taint import contains_taint
 from bastidor.flow.model import NAME_PATTERN
-from bastidor.flow.target import TargetFields
+from bastidor.flow.target import TargetError, TargetFields
 from bastidor.flow.types import DurationMs
 
 
@@ -40,10 +41,32 @@ def timeout_of(ctx: Any, params: Any) -> int:
 
 
 def element(ctx: Any, params: TargetFields) -> Any:
-    """The Playwright locator for the step's target on the current page."""
-    from bastidor.bots.locate import locate
+    """The Playwright locator for the step's target on the current page.
 
-    return locate(ctx.page, params)
+    The target's `{{ }}` were worked out with the step's other settings; a value that cannot name an
+    element (`nth` that came out as -1, an unknown role) fails the step with a sentence saying so."""
+    from bastidor.bots.locate import locate
+    from bastidor.executor.errors import StepError
+
+    try:
+        return locate(ctx.page, params, test_id_attribute=flow_test_id_attribute(ctx))
+    except TargetError as error:
+        raise StepError(f"{params.describe()}: {error}") from None
+
+
+def flow_test_id_attribute(ctx: Any) -> str:
+    """The attribute `test_id:` targets read: the flow's `bot.test_id_attribute` (default data-testid)."""
+    bot = ctx.state.flow.header.bot
+    return bot.test_id_attribute if bot is not None else "data-testid"
+
+
+_ICON_GLYPHS = re.compile("[\ue000-\uf8ff]")
+
+
+def shown_text(raw: str) -> str:
+    """An element's text as a person reads it: icon-font glyphs (Private Use Area characters) left out,
+    and without the whitespace around it."""
+    return _ICON_GLYPHS.sub("", raw).strip()
 
 
 def holds_secret(value: Any) -> bool:

@@ -6,7 +6,7 @@ import re
 
 from pydantic import Field, model_validator
 
-from bastidor.actions.base import ElementParams, Params, Waits, element, timeout_of
+from bastidor.actions.base import ElementParams, Params, Waits, element, shown_text, timeout_of
 from bastidor.actions.registry import action
 from bastidor.executor.errors import AssertionFailed
 from bastidor.expr import to_text
@@ -15,9 +15,9 @@ from bastidor.flow.types import Text
 
 @action("assert_visible", params=ElementParams, kind="browser", describe="Check that {target} is visible")
 def assert_visible(ctx, params):
-    """Fail unless the element becomes visible within the timeout."""
+    """Fail unless the element (any of its matches) becomes visible within the timeout."""
     try:
-        element(ctx, params).first.wait_for(state="visible", timeout=timeout_of(ctx, params))
+        element(ctx, params).filter(visible=True).first.wait_for(state="visible", timeout=timeout_of(ctx, params))
     except Exception as exc:
         if "Timeout" not in type(exc).__name__:
             raise
@@ -65,8 +65,8 @@ class AssertTextParams(ElementParams, Expectation):
         describe=lambda w: f"Check that {w.target} " + w.one_of(equals="shows {}", contains="contains {}",
                                                                matches="matches the pattern {}"))
 def assert_text(ctx, params):
-    """Fail unless the element's text equals, contains or matches what is expected."""
-    actual = element(ctx, params).inner_text(timeout=timeout_of(ctx, params)).strip()
+    """Fail unless the element's text (without icon-font glyphs) equals, contains or matches what is expected."""
+    actual = shown_text(element(ctx, params).inner_text(timeout=timeout_of(ctx, params)))
     check_text(actual, params, f"the text of {params.describe()}")
 
 

@@ -39,14 +39,20 @@ def wait_for(ctx, params):
 class WaitForTextParams(Params, Waits):
     """Wait until a text shows on the page."""
 
-    text: Text = Field(description="Text to wait for (part of an element's text).")
+    text: Text = Field(description="Text to wait for: part of a visible element's text, in any case.")
+    exact: bool = Field(False, description="Wait for an element whose whole text is exactly this, case included.")
 
 
 @action("wait_for_text", params=WaitForTextParams, kind="browser", shorthand="text",
-        describe="Wait until the text {text} shows on the page")
+        describe=lambda w: f"Wait until the text {w['text']} shows on the page"
+                           + (" (the whole text, exactly)" if w.raw("exact") else ""))
 def wait_for_text(ctx, params):
-    """Wait until a text is visible somewhere on the page."""
-    ctx.page.get_by_text(to_text(params.text)).first.wait_for(state="visible", timeout=timeout_of(ctx, params))
+    """Wait until a text is visible somewhere on the page; hidden copies of it are ignored."""
+    from bastidor.bots.locate import text_matcher
+
+    matcher = text_matcher(to_text(params.text), params.exact)
+    shown = ctx.page.get_by_text(matcher).filter(visible=True).first
+    shown.wait_for(state="visible", timeout=timeout_of(ctx, params))
 
 
 class WaitForUrlParams(Params, Waits):

@@ -117,20 +117,12 @@ class StepWording:
     @property
     def has_target(self) -> bool:
         """Whether the step names an element."""
-        return any(self.has(key) for key in STRATEGIES)
+        return any(self.has(key) for key in _PHRASED_KEYS)
 
     @property
     def target(self) -> str:
         """The element in words, e.g. "the button 'Submit order'" or "the field labelled 'Quantity'"."""
-        key = next((key for key in STRATEGIES if self.has(key)), None)
-        if key is None:
-            return "the element"
-        phrase = _target_phrase(key, self.written[key], self.written.get("name"))
-        if self.written.get("exact") is False:
-            phrase += " (partial match)"
-        if isinstance(self.written.get("nth"), int):
-            phrase += f" (match number {self.written['nth'] + 1})"
-        return phrase
+        return _target_words(self.written)
 
     def duration(self, key: str) -> str:
         """The duration setting `key` as written (a bare number reads as seconds)."""
@@ -156,11 +148,30 @@ class StepWording:
         return joined([pattern.format(key=key, value=Shown(value)) for key, value in pairs.items()])
 
 
+_PHRASED_KEYS = STRATEGIES + ("column", "row_with_text")
+
+
+def _target_words(written: dict[str, Any]) -> str:
+    """A written target (with its `within:`, nested) in words: "the link 'Edit' in the table row showing 'Chrome'"."""
+    key = next((key for key in _PHRASED_KEYS if key in written and written[key] is not None), None)
+    if key is None:
+        return "the element"
+    phrase = _target_phrase(key, written[key], written.get("name"))
+    if written.get("exact") is False:
+        phrase += " (partial match)"
+    if isinstance(written.get("nth"), int):
+        phrase += f" (match number {written['nth'] + 1})"
+    within = written.get("within")
+    if isinstance(within, dict):
+        phrase += f" in {_target_words(within)}"
+    return phrase
+
+
 def _target_phrase(key: str, value: Any, name: Any) -> str:
     shown = readable(value)
     if key == "role":
         role = str(value)
-        word = ROLE_WORDS.get(role, role.replace("_", " "))
+        word = f"element with the role {shown}" if "{{" in role else ROLE_WORDS.get(role, role.replace("_", " "))
         return f"the {word} {readable(name)}" if name is not None else f"the {word}"
     phrases = {
         "label": "the field labelled {}",
@@ -169,5 +180,7 @@ def _target_phrase(key: str, value: Any, name: Any) -> str:
         "test_id": "the element {}",
         "css": "the element matching the CSS selector {}",
         "xpath": "the element at the XPath {}",
+        "column": "the cell in the column {}",
+        "row_with_text": "the table row showing {}",
     }
     return phrases[key].format(shown)

@@ -12,8 +12,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from bastidor.demo_portal.rendering import page
 from bastidor.demo_portal.settings import PortalSettings
 
-PUBLIC_PREFIXES = ("/static/", "/api/")
-PUBLIC_PATHS = frozenset({"/login", "/favicon.ico"})
+PUBLIC_PREFIXES = ("/static/", "/api/", "/lab/")
+PUBLIC_PATHS = frozenset({"/login", "/favicon.ico", "/lab"})
 BAD_CREDENTIALS = "Invalid username or password."
 
 
