@@ -130,16 +130,29 @@ def _numbered(nodes: list[StepNode], prefix: str, flows_dir: Path) -> list[Proce
 def _step(node: StepNode, number: str, flows_dir: Path) -> ProcedureStep:
     sections: list[Section] = []
     done = 0
-    for block in node.spec.blocks:
+    for block in _block_order(node):
         children = node.blocks.get(block) or []
         if children:
             steps = [_step(child, f"{number}.{done + i}", flows_dir) for i, child in enumerate(children, 1)]
-            sections.append(Section(BLOCK_LABELS.get(block), steps))
+            sections.append(Section(_block_heading(block), steps))
             done += len(children)
     callee = node.callee
     subflow = relative_flow_path(callee.path, flows_dir) if callee is not None else None
     return ProcedureStep(number, node.name, step_sentence(node), node.line, _notes(node), sections, subflow,
                          callee.name if callee is not None else None)
+
+
+def _block_order(node: StepNode) -> list[str]:
+    """The step's blocks in reading order: its named blocks, then the steps of each outcome (`branch1` ...)."""
+    named = list(node.spec.blocks)
+    return named + [block for block in node.blocks if block not in named]
+
+
+def _block_heading(block: str) -> str | None:
+    """The heading of a nested block: "Otherwise" for else, "When outcome 2 shows" for wait_for_any's branch2."""
+    if block.startswith("branch") and block[len("branch"):].isdigit():
+        return f"When outcome {block[len('branch'):]} shows"
+    return BLOCK_LABELS.get(block)
 
 
 def _notes(node: StepNode) -> list[str]:
