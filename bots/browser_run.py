@@ -12,6 +12,9 @@ from playwright.sync_api import BrowserContext, Dialog, Download, Locator, Page
 from playwright.sync_api import Error as PlaywrightError
 
 DialogAnswer = Literal["accept", "dismiss"]
+_CLEAR_STORAGE = """([local, session]) => {
+  try { if (local) localStorage.clear(); if (session) sessionStorage.clear(); } catch (error) { /* no storage here */ }
+}"""
 
 
 @dataclass(frozen=True)
@@ -64,12 +67,49 @@ class BrowserRun:
         self._dialog_answer = answer
         self._prompt_text = prompt_text
 
-    def screenshot(self, path: str | Path, *, mask: Iterable[Locator] = ()) -> str:
-        """Save a full-page PNG to `path`, covering `mask` elements, and return its SHA-256 hex digest."""
+    def screenshot(self, path: str | Path, *, mask: Iterable[Locator] = (), element: Locator | None = None,
+                   full_page: bool = True, timeout_ms: float | None = None) -> str:
+        """Save a PNG to `path`, covering `mask` elements, and return its SHA-256 hex digest: the whole page
+        (`full_page`, else what the window shows), or only `element` when one is given."""
         target = Path(path)
         target.parent.mkdir(parents=True, exist_ok=True)
-        image = self.page.screenshot(path=target, full_page=True, mask=list(mask), type="png")
+        if element is not None:
+            image = element.screenshot(path=target, mask=list(mask), type="png", timeout=timeout_ms)
+        else:
+            image = self.page.screenshot(path=target, full_page=full_page, mask=list(mask), type="png",
+                                         timeout=timeout_ms)
         return hashlib.sha256(image).hexdigest()
+
+    def save_pdf(self, path: str | Path, *, paper: str = "A4", landscape: bool = False) -> str:
+        """Print the page to a PDF at `path` (Chromium without a window only) and return its SHA-256."""
+        target = Path(path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        document = self.page.pdf(path=target, format=paper, landscape=landscape, print_background=True)
+        return hashlib.sha256(document).hexdigest()
+
+    def clear_storage(self, *, cookies: bool = True, local: bool = True, session: bool = True) -> None:
+        """Forget what sites stored in this context: its cookies, the local storage of every origin it
+        visited, and the session storage of its open pages."""
+        if cookies:
+            self.context.clear_cookies()
+        if local:
+            self._clear_local_storage()
+        if local or session:
+            for page in self.context.pages:
+                for frame in page.frames:
+                    with suppress(PlaywrightError):  # a frame that navigates away keeps nothing to clear
+                        frame.evaluate(_CLEAR_STORAGE, [local, session])
+
+    def _clear_local_storage(self) -> None:
+        origins = [entry["origin"] for entry in self.context.storage_state().get("origins", [])]
+        if not origins:
+            return
+        devtools = self.context.new_cdp_session(self.page)
+        try:
+            for origin in origins:
+                devtools.send("Storage.clearDataForOrigin", {"origin": origin, "storageTypes": "local_storage"})
+        finally:
+            devtools.detach()
 
     def save_trace(self, path: str | Path) -> Path:
         """Stop tracing and write the trace zip to `path` (open it with `playwright show-trace`)."""

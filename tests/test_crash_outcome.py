@@ -69,5 +69,5 @@ def test_killed_browser_ends_the_run_as_crashed_not_failed(tmp_path):
     assert "CRASHED Waits for ever" in output
     records = [json.loads(line) for line in next(home.rglob("audit.jsonl")).read_text().splitlines()]
     steps = {r["step_path"]: r["outcome"] for r in records if r["event"] == "step"}
-    assert steps == {"1": "passed", "2": "crashed", "3": "not_run"}
+    assert steps == {"0": "passed", "1": "passed", "2": "crashed", "3": "not_run"}
     assert [r["status"] for r in records if r["event"] == "run.finished"] == ["crashed"]

@@ -39,6 +39,19 @@ class AssertionFailed(StepError):
     """An `assert_*` step found the page different from what the flow expects."""
 
 
+class BrowserStepFailed(StepError):
+    """A browser step failed, explained for the analyst in a few lines (see `bastidor.executor.step_failure`).
+
+    `str()` is the message shown everywhere (the step, where it is written, what it looked for, what the page
+    has that is close); `raw` is the browser's own message and call log, masked, kept for the audit log and
+    the report only; `kind` is the failure's kind for retry policies (`timeout`, `assertion` or `error`)."""
+
+    def __init__(self, message: str, *, raw: str, kind: str):
+        super().__init__(message)
+        self.raw = raw
+        self.kind = kind
+
+
 class Interrupted(BaseException):
     """The run was asked to stop before its end (SIGTERM, a draining service, a time limit).
 
@@ -96,6 +109,8 @@ def error_kind(exc: BaseException) -> str:
         return "postponed"
     if is_crash(exc):
         return "crash"
+    if isinstance(exc, BrowserStepFailed):
+        return exc.kind
     if isinstance(exc, AssertionFailed):
         return "assertion"
     if type(exc).__name__ == "TimeoutError" and "playwright" in type(exc).__module__:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from typing import Any, Callable
 
@@ -11,6 +12,8 @@ from bastidor.executor.errors import BusinessException, ItemPostponed, RunStoppe
 from bastidor.executor.state import ItemState
 from bastidor.executor.status import describe_error, utc_now
 from bastidor.store import ItemRecord
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
 
 
 def run_item(ctx: StepContext, item: ItemState, nodes: list, on_error: str,
@@ -23,6 +26,7 @@ def run_item(ctx: StepContext, item: ItemState, nodes: list, on_error: str,
     _begin(ctx, item, started)
     failure: BaseException | None = None
     try:
+        fresh_browser_context(ctx)
         run_block(state, scope, nodes, f"{ctx.path}[{item.index}]")
         item.status = "successful"
     except Exception as exc:  # every failure of an item is recorded, then handled below
@@ -33,8 +37,29 @@ def run_item(ctx: StepContext, item: ItemState, nodes: list, on_error: str,
         raise
     finally:
         _finish(ctx, item, started, on_outcome=on_outcome)
+        fresh_browser_context(ctx, ended=item)
     if failure is not None and (error_kind(failure) == "crash" or (on_error == "stop" and item.status == "failed")):
         raise RunStopped(failure)  # a postponed item is no failure: on_error=stop does not end the run for it
+
+
+def fresh_browser_context(ctx: StepContext, ended: ItemState | None = None) -> None:
+    """With `bot: {fresh_context: per_item}`, close the browser context around each item (before it, and
+    once it `ended`), so that an item starts with no cookies, storage or pages of the steps before it. A
+    failed item's trace (when traces are on) is kept as `traces/item-<ref>-a<attempt>.zip`."""
+    state = ctx.state
+    if not state.browser.fresh_per_item or not state.browser.started:
+        return
+    trace = None
+    if ended is not None and ended.status == "failed":
+        safe_ref = _UNSAFE.sub("_", state.masker.mask_text(ended.ref)).strip("_")[:60]
+        trace = f"traces/item-{safe_ref}-a{ended.attempt}.zip"
+    try:
+        state.browser.end_context(state.masker, keep_trace_as=trace)
+    except Exception:  # a browser that broke cannot keep the item's context; the next start will say so
+        if ended is None:
+            raise
+    finally:
+        state.secret_targets.clear()  # the fields they name belonged to the closed pages
 
 
 def skip_item(ctx: StepContext, item: ItemState, reason: str, kind: str,

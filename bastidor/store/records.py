@@ -91,3 +91,5 @@ class StepRecord:
     screenshot_sha256: str | None = None
     line: str | None = None
     """Where the flow defines the step, e.g. ``"flows/orders.yaml:12"``."""
+    error_detail: str | None = None
+    """The browser's own message and call log for a failed browser step (masked), kept for the report."""

@@ -115,11 +115,12 @@ steps = Table(
     Column("screenshot", Text),
     Column("screenshot_sha256", String(64)),
     Column("line", Text),
+    Column("error_detail", Text),
     Index("ix_steps_run_id_item_ref", "run_id", "item_ref"),
 )
 
 
-ADDED_COLUMNS: tuple[Column[Any], ...] = (items.c.exception, runs.c.pid)
+ADDED_COLUMNS: tuple[Column[Any], ...] = (items.c.exception, runs.c.pid, steps.c.error_detail)
 """Columns added after the first release: `add_missing_columns` adds them to an older store."""
 
 ADDED_INDEXES: tuple[Index, ...] = tuple(index for index in items.indexes if index.name in (
