@@ -92,7 +92,8 @@ def test_runs_show_prints_the_step_tree_and_the_audit_log_path(home, capsys):
     code, output = cli(capsys, "runs", "show", "last")
     assert code == 0
     assert "audit log:" in output and "audit.jsonl" in output
-    assert "2[2].1.then.1 fail_item two is not allowed [N2]  business_exception" in output
+    assert "2[2] item N2  business exception  two is not allowed" in output
+    assert "2[2].1.then.1 fail_item two is not allowed  business exception" in output
     code, output = cli(capsys, "runs", "show", "last", "--json")
     assert {step["status"] for step in json.loads(output)["steps"]} >= {"passed", "not_run"}
 

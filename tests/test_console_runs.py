@@ -143,14 +143,14 @@ def test_run_page_shows_the_step_timeline_with_masked_parameters_and_a_verified_
     assert '<span class="badge badge-business-exception">business exception</span>' in text
     assert '<span class="badge badge-not-run">not run</span>' in text
     assert f'href="/items/{run_id}/C-3"' in text
-    assert "iteration 2" in text and "item C-3" in text
+    assert '<span class="step-name">item C-3</span>' in text  # a work item's steps are grouped under it
 
 
 def test_run_detail_nests_steps_and_matches_each_to_its_audit_record(run_console, priced_run):
     detail = load_run_detail(run_console.context.store, run_console.context.runs_dir, priced_run.result.run_id)
     assert [view.path for view in detail.timeline] == ["1", "2", "3"]
     loop = detail.timeline[2]
-    assert [child.label for child in loop.children] == ["iteration 1", "iteration 2"]
+    assert [child.label for child in loop.children] == ["item A-1", "item C-3"]
     failed_item = loop.children[1]
     assert failed_item.status == "business_exception" and failed_item.open and failed_item.item_ref == "C-3"
     condition = failed_item.children[0]

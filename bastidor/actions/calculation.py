@@ -80,5 +80,8 @@ class LogParams(Params):
 @action("log", params=LogParams, kind="calculation", shorthand="message",
         describe="Write to the audit log: {message}")
 def log(ctx, params):
-    """Write a message (with {{ }} values) to the audit log."""
-    return {"message": str(ctx.render(params.message))}
+    """Write a message (with {{ }} values) to the audit log and the console. The rendered message is the
+    step's result, so the run store's reports show it (masked: a message computed from a secret is ***)."""
+    message = str(ctx.render(params.message))
+    ctx.state.progress.logged(ctx, ctx.state.masker.mask_text(message))
+    return {"message": message}

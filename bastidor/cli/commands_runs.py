@@ -5,15 +5,16 @@ from __future__ import annotations
 import json
 from dataclasses import asdict
 from pathlib import Path
-
-from rich.console import Console
-from rich.table import Table
-from rich.tree import Tree
+from typing import TYPE_CHECKING
 
 from bastidor.cli.common import find_run, home_dir, open_store
-from bastidor.report.tree import build_step_tree
-from bastidor.service.health import read_health
-from bastidor.store.stale import end_stale_runs
+
+if TYPE_CHECKING:  # rich, the store and the queue load when a command reads runs, not for `--help`
+    from rich.console import Console
+    from rich.table import Table
+
+    from bastidor.queue import WorkQueue
+    from bastidor.store import RunRecord
 
 
 def register(commands) -> None:
@@ -39,6 +40,8 @@ def register(commands) -> None:
 def list_runs(args) -> int:
     """Print the run history as a table, or as JSON with --json; then what the service reports: a storage
     fault it is working through, and work waiting in a queue with no run to take it."""
+    from bastidor.store.stale import end_stale_runs
+
     home = home_dir(args)
     store = open_store(home)
     end_stale_runs(store, _queue_if_any(home))
@@ -46,22 +49,53 @@ def list_runs(args) -> int:
     if args.json:
         print(json.dumps([_jsonable(asdict(run)) for run in runs], indent=2))
         return 0
-    table = Table("run", "flow", "status", "started (UTC)", "items", "ok", "failed")
-    for run in runs:
-        table.add_row(run.run_id, run.flow_name, run.status, f"{run.started_at:%Y-%m-%d %H:%M:%S}",
-                      str(run.items_total), str(run.items_succeeded), str(run.items_failed))
-    console = Console(highlight=False)
-    if not console.is_terminal:
-        console.width = 240
-    console.print(table)
+    console = _plain_console()
+    if runs:
+        console.print(_runs_table(runs))
+    else:
+        console.print(no_runs_line(home, args.flow), markup=False, soft_wrap=True)
     for line in service_notes(home):
         console.print(line, markup=False)
     return 0
 
 
+def no_runs_line(home: Path, flow: str | None) -> str:
+    """What `runs list` says when there is nothing to list: where it looked, and how to start a run."""
+    which = f"no runs of '{flow}'" if flow else "no runs yet"
+    return f"{which} in {home.resolve()}; start one with: python runner.py run flows/<flow>.yaml"
+
+
+def _runs_table(runs: list[RunRecord]) -> Table:
+    """The runs as a table: id, flow, status (coloured), start time and item counts, all printed literally."""
+    from rich.table import Table
+    from rich.text import Text
+
+    from bastidor.cli.run_view import status_text
+
+    table = Table("run", "flow", "status", "started (UTC)", "items", "ok", "failed")
+    for run in runs:
+        table.add_row(Text(run.run_id), Text(run.flow_name), status_text(run.status),
+                      f"{run.started_at:%Y-%m-%d %H:%M:%S}", str(run.items_total), str(run.items_succeeded),
+                      str(run.items_failed))
+    return table
+
+
+def _plain_console(**options) -> Console:
+    """A console that does not colour numbers or paths by itself, and is wide when its output is not a
+    terminal (a file or a pipe), so no line is cut."""
+    from rich.console import Console
+
+    console = Console(highlight=False, **options)
+    if not console.is_terminal:
+        console.width = 240
+    return console
+
+
 def service_notes(home: Path) -> list[str]:
     """Warnings a supervisor must see beside the run history: the service's storage fault, if it reports
     one, and queues whose items wait with no run queued or running to take them."""
+    from bastidor.service.health import read_health
+
     notes = []
     health = read_health(home)
     if health is not None and health.fault and health.is_alive():
@@ -75,7 +109,7 @@ def service_notes(home: Path) -> list[str]:
     return notes
 
 
-def _queue_if_any(home: Path):
+def _queue_if_any(home: Path) -> WorkQueue | None:
     """The home's work queue when it has one (never created just to be read); None when it cannot be read."""
     from bastidor.queue import QueueError, open_work_queue
 
@@ -88,26 +122,24 @@ def _queue_if_any(home: Path):
 
 
 def show_run(args) -> int:
-    """Print one run's step tree with statuses and timings, and where its audit log is."""
+    """Print one run: its counts, what went wrong first, then its step tree with attempts, values read and
+    messages logged, and where its audit log is."""
+    from bastidor.cli.run_view import print_run
+    from bastidor.report.overview import load_run_overview
+    from bastidor.store.stale import end_stale_runs
+
     home = home_dir(args)
     store = open_store(home)
     end_stale_runs(store, _queue_if_any(home))
     run = find_run(store, args.run)
     if run is None:
         return 2
-    steps, items = store.list_steps(run.run_id), store.list_items(run.run_id)
     if args.json:
+        steps, items = store.list_steps(run.run_id), store.list_items(run.run_id)
         print(json.dumps(_jsonable({"run": asdict(run), "items": [asdict(i) for i in items],
                                     "steps": [asdict(s) for s in steps]}), indent=2))
         return 0
-    console = Console(highlight=False, soft_wrap=True)
-    if not console.is_terminal:
-        console.width = 240
-    console.print(f"run {run.run_id}  flow {run.flow_name}  status {run.status}")
-    console.print(f"audit log: {run.audit_path}", markup=False)
-    tree = Tree(f"{run.flow_name}")
-    _add_nodes(tree, build_step_tree(steps))
-    console.print(tree)
+    print_run(_plain_console(soft_wrap=True), load_run_overview(store, run))
     return 0
 
 
@@ -122,19 +154,6 @@ def report_run(args) -> int:
     output = Path(args.output) if args.output else Path(run.audit_path).parent / "report.html"
     print(write_run_report(store, run.run_id, output))
     return 0
-
-
-def _add_nodes(parent, nodes) -> None:
-    for node in nodes:
-        step = node.step
-        if step is None:
-            _add_nodes(parent.add(f"{node.path} {node.label}  {node.status}"), node.children)
-            continue
-        item = f" [{step.item_ref}]" if step.item_ref else ""
-        label = f"{step.path} {step.name}{item}  {step.status}  {step.duration_ms:.0f} ms"
-        if step.error:
-            label += f"  - {step.error.splitlines()[0]}"
-        _add_nodes(parent.add(label), node.children)
 
 
 def _jsonable(value):

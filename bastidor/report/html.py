@@ -1,19 +1,25 @@
-"""The self-contained HTML report of one run: step tree, items and failure screenshots inline."""
+"""The self-contained HTML report of one run: what went wrong first (message and screenshot), the items
+with their exception kinds, the values steps read, logged and compared, and the step tree with attempts.
+Screenshots are inlined, so the file can be mailed or archived alone."""
 
 from __future__ import annotations
 
 import base64
 import datetime as dt
 from pathlib import Path
+from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from bastidor.audit import format_result, verify_audit_log
-from bastidor.report.tree import build_step_tree
+from bastidor.report.overview import RunOverview, load_run_overview
 from bastidor.store import RunStore
 
 _env = Environment(loader=PackageLoader("bastidor.report", "templates"),
                    autoescape=select_autoescape(["html"]), trim_blocks=True, lstrip_blocks=True)
+
+MAX_FAILURES_ON_TOP = 10
+"""Failures shown with their screenshots at the top of the report; the items table lists every one."""
 
 
 def write_run_report(store: RunStore, run_id: str, output: Path) -> Path:
@@ -21,16 +27,33 @@ def write_run_report(store: RunStore, run_id: str, output: Path) -> Path:
     run = store.get_run(run_id)
     if run is None:
         raise ValueError(f"no run '{run_id}'")
-    steps = store.list_steps(run.run_id)
+    overview = load_run_overview(store, run)
     run_dir = Path(run.audit_path).parent
+    on_top = overview.failures[:MAX_FAILURES_ON_TOP]
     html = _env.get_template("report.html").render(
-        run=run, items=store.list_items(run.run_id), tree=build_step_tree(steps),
-        screenshots={s.screenshot: _embed(run_dir / s.screenshot) for s in steps if s.screenshot},
-        verification=_verification(Path(run.audit_path), run.audit_last_hash), generated=dt.datetime.now(dt.timezone.utc),
-        counts=_counts(steps))
+        run=run, overview=overview, items=overview.items, tree=overview.tree, failures=on_top,
+        more_failures=len(overview.failures) - len(on_top), values=overview.recorded_values(),
+        screenshots=_screenshots(overview, run_dir),
+        shown_on_top={failure.step.screenshot: index for index, failure in enumerate(on_top, 1)
+                      if failure.step is not None and failure.step.screenshot},
+        verification=_verification(Path(run.audit_path), run.audit_last_hash),
+        generated=dt.datetime.now(dt.timezone.utc))
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(html, encoding="utf-8")
     return output
+
+
+def _screenshots(overview: RunOverview, run_dir: Path) -> dict[str, str | None]:
+    """Every failure screenshot of the run (of every attempt), inlined as a data URI."""
+    names = {node.step.screenshot for node in _every_node(overview.tree) if node.step is not None
+             and node.step.screenshot}
+    return {name: _embed(run_dir / name) for name in names}
+
+
+def _every_node(nodes: list[Any]):
+    for node in nodes:
+        yield node
+        yield from _every_node(node.children)
 
 
 def _embed(path: Path) -> str | None:
@@ -47,9 +70,3 @@ def _verification(path: Path, expected_last_hash: str | None) -> str:
         return f"verified: {result.records} records, hash chain intact, every record signed"
     return format_result(result).splitlines()[0].replace(f"{path}: ", "")
 
-
-def _counts(steps) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    for step in steps:
-        counts[step.status] = counts.get(step.status, 0) + 1
-    return counts

@@ -1,21 +1,17 @@
-"""What a run's audit log adds to the run page: each step's parameters and values (masked when they were
-written), and the same verdict ``audit verify`` gives the log (chain, signatures, anchor, evidence files).
+"""What a run's audit log says of itself on the run page: the same verdict ``audit verify`` gives the log
+(chain, signatures, anchor, evidence files). Each step's parameters and values come from
+`bastidor.report.audit_details`.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict, deque
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable
 
 from bastidor.audit import INCOMPLETE, NOT_VERIFIED, UNSIGNED, VERIFIED, VerifyResult, verify_audit_log
-from bastidor.audit.reading import read_records
-from bastidor.store import RunRecord, StepRecord
+from bastidor.store import RunRecord
 
 MAX_PROBLEMS_SHOWN = 5
-STEP_DETAIL_KEYS = {"params": "written", "values": "used", "result": "result"}
-"""Audit record keys shown on the run page, and the names the page knows them by."""
 
 
 @dataclass(frozen=True)
@@ -74,28 +70,3 @@ def _not_verified(result: VerifyResult) -> str:
 
 
 _SUMMARIES = {VERIFIED: _verified, INCOMPLETE: _incomplete, UNSIGNED: _unsigned, NOT_VERIFIED: _not_verified}
-
-
-def step_details(audit_path: str | None, steps: Iterable[StepRecord]) -> dict[int, dict[str, Any]]:
-    """For each step (by seq), what its audit record holds: ``written`` (the params as written in the flow),
-    ``used`` (the values after templates were filled in) and ``result``, each only when present.
-
-    Store steps and audit ``step`` records are written together, in the same order; each store step takes
-    the first unused audit record with the same step path, item reference and attempt.
-    """
-    records = _audit_step_records(audit_path)
-    waiting: dict[tuple[Any, ...], deque[dict[str, Any]]] = defaultdict(deque)
-    for record in records:
-        waiting[(record.get("step_path"), record.get("item_ref"), record.get("attempt"))].append(record)
-    details: dict[int, dict[str, Any]] = {}
-    for step in steps:
-        queue = waiting.get((step.path, step.item_ref, step.attempt))
-        if queue:
-            record = queue.popleft()
-            details[step.seq] = {shown: record[key] for key, shown in STEP_DETAIL_KEYS.items()
-                                 if record.get(key) not in (None, {}, [])}
-    return details
-
-
-def _audit_step_records(audit_path: str | None) -> list[dict[str, Any]]:
-    return [record for record in read_records(audit_path) or [] if record.get("event") == "step"]
