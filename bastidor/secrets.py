@@ -2,6 +2,9 @@
 
 Flows only name their secrets. Values are looked up when a run starts and handed to the
 masker at once, so they are hidden everywhere they might appear.
+
+The secrets file is `secrets.env` in the home folder (`$BASTIDOR_HOME`, which `--home` sets for the
+command, else `./.bastidor`), unless `--secrets-file` or `$BASTIDOR_SECRETS_FILE` names another.
 """
 
 from __future__ import annotations
@@ -11,7 +14,9 @@ import stat
 from pathlib import Path
 from typing import Iterable, Mapping, Protocol
 
-DEFAULT_SECRETS_FILE = Path(".bastidor/secrets.env")
+DEFAULT_HOME = Path(".bastidor")
+SECRETS_FILE_NAME = "secrets.env"
+DEFAULT_SECRETS_FILE = DEFAULT_HOME / SECRETS_FILE_NAME
 ENV_PREFIX = "BASTIDOR_SECRET_"
 
 
@@ -38,7 +43,7 @@ class EnvironmentSecrets:
 
     def describe(self) -> str:
         """Where this provider looks, for error messages."""
-        return f"environment variable {ENV_PREFIX}<NAME> or <NAME>"
+        return f"set the environment variable {ENV_PREFIX}<NAME> or <NAME>"
 
 
 class FileSecrets:
@@ -55,8 +60,9 @@ class FileSecrets:
         return self._values.get(name)
 
     def describe(self) -> str:
-        """Where this provider looks, for error messages."""
-        return f"secrets file {self.path}"
+        """Where this provider looks, for error messages: the file's absolute path, and whether it exists."""
+        absent = " (there is no such file yet: create it with `chmod 600`)" if not self.path.is_file() else ""
+        return f"add a NAME=value line to the secrets file {self.path.resolve()}{absent}"
 
     def _read(self) -> dict[str, str]:
         if not self.path.is_file():
@@ -100,15 +106,25 @@ class ChainedSecrets:
             else:
                 values[name] = value
         if missing:
-            places = " or ".join(getattr(p, "describe", lambda: "a provider")() for p in self.providers)
-            raise SecretsError(f"secret(s) {', '.join(missing)} not found: set {places}")
+            places = dict.fromkeys(getattr(p, "describe", lambda: "give it to a provider")() for p in self.providers)
+            raise SecretsError(f"secret(s) {', '.join(missing)} not found: {', or '.join(places)}")
         return values
 
 
-def default_secrets(path: Path | None = None, extra: Mapping[str, str] | None = None) -> ChainedSecrets:
-    """Given values first (e.g. the demo's), then the environment, then the local secrets file."""
-    env_path = os.environ.get("BASTIDOR_SECRETS_FILE")
-    file_path = path or (Path(env_path) if env_path else DEFAULT_SECRETS_FILE)
+def default_secrets_file(home: Path | None = None) -> Path:
+    """The secrets file: `$BASTIDOR_SECRETS_FILE`, else `secrets.env` in `home`, `$BASTIDOR_HOME` or
+    `./.bastidor`."""
+    named = os.environ.get("BASTIDOR_SECRETS_FILE")
+    if named:
+        return Path(named)
+    return Path(home or os.environ.get("BASTIDOR_HOME") or DEFAULT_HOME) / SECRETS_FILE_NAME
+
+
+def default_secrets(path: Path | None = None, extra: Mapping[str, str] | None = None, *,
+                    home: Path | None = None) -> ChainedSecrets:
+    """Given values first (e.g. the demo's), then the environment, then the secrets file (`path`, else the
+    one `default_secrets_file(home)` names)."""
+    file_path = path or default_secrets_file(home)
     providers: list[SecretProvider] = [EnvironmentSecrets(), FileSecrets(file_path)]
     if extra:
         providers.insert(0, EnvironmentSecrets(dict(extra)))

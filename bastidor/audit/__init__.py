@@ -6,17 +6,25 @@
 - `verify_audit_log` proves a log was not altered, or names the exact record that was; its verdict is
   verified, incomplete, unsigned or NOT VERIFIED (`format_result` says it for people).
 - `load_signing_key` and `verification_keys` find the Ed25519 keys that sign and check the seals.
+
+Names are imported on first use, so `from bastidor.audit import AuditWriteError` costs one small module.
 """
 
-from bastidor.audit.canonical import ZERO_HASH, canonical_json, record_hash, to_jsonable
-from bastidor.audit.checkpoints import CheckpointPolicy
-from bastidor.audit.errors import AuditWriteError
-from bastidor.audit.keys import SigningUnavailable, load_signing_key, signing_key_path
-from bastidor.audit.log import AuditLog
-from bastidor.audit.masking import MASK, SecretMasker, looks_sensitive
-from bastidor.audit.public_keys import verification_keys
-from bastidor.audit.verdicts import INCOMPLETE, NOT_VERIFIED, UNSIGNED, VERIFIED
-from bastidor.audit.verify import AuditProblem, VerifyResult, format_result, verify_audit_log
+from bastidor.lazy import lazy_exports
+
+_EXPORTS = {
+    "ZERO_HASH": "canonical", "canonical_json": "canonical", "record_hash": "canonical", "to_jsonable": "canonical",
+    "CheckpointPolicy": "checkpoints",
+    "AuditWriteError": "errors",
+    "SigningUnavailable": "keys", "load_signing_key": "keys", "signing_key_path": "keys",
+    "AuditLog": "log",
+    "MASK": "masking", "SecretMasker": "masking", "looks_sensitive": "masking",
+    "verification_keys": "public_keys",
+    "INCOMPLETE": "verdicts", "NOT_VERIFIED": "verdicts", "UNSIGNED": "verdicts", "VERIFIED": "verdicts",
+    "AuditProblem": "verify", "VerifyResult": "verify", "format_result": "verify", "verify_audit_log": "verify",
+}
+"""Each exported name and the module it lives in: imported on first use (see `bastidor.lazy`)."""
+__getattr__ = lazy_exports(__name__, _EXPORTS)
 
 __all__ = [
     "INCOMPLETE",

@@ -32,8 +32,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any, TypeVar
 
-import structlog
-
 from bastidor.audit.checkpoints import Checkpointer, CheckpointPolicy
 from bastidor.audit.errors import AuditWriteError
 from bastidor.audit.kinds import OWN_EVENTS, kind_of
@@ -80,6 +78,8 @@ class AuditLog:
         self._closed = False
 
     def _chain_logger(self, sink: AuditFileSink, context: dict[str, str], *masking: MaskSecrets) -> Any:
+        import structlog  # imported when a log is opened: the command line's help and `validate` never pay for it
+
         processors = [BindRunContext(**context), self._sequence, add_utc_timestamp, normalize_record, *masking,
                       self._chain, render_json_line]
         return structlog.wrap_logger(sink, processors=processors, wrapper_class=structlog.BoundLogger,

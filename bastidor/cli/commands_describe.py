@@ -5,9 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from bastidor.cli.common import error_out
-from bastidor.console.data.flow_procedure import procedure_of, procedure_text
 from bastidor.flow.diagnostics import FlowValidationError
-from bastidor.flow.loader import load_flow
 
 
 def register(commands) -> None:
@@ -21,6 +19,9 @@ def register(commands) -> None:
 
 def run_describe(args) -> int:
     """Print the procedure; exit 2 with every problem as file:line:column when the flow is not valid."""
+    from bastidor.console.data.flow_procedure import procedure_of, procedure_text
+    from bastidor.flow.loader import load_flow
+
     path = Path(args.flow)
     if not path.is_file():
         error_out(f"no flow file '{path}': give the path of a .yaml flow, e.g. flows/order_entry.yaml")

@@ -8,13 +8,14 @@ import datetime as dt
 import json
 import sys
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from bastidor.audit import AuditWriteError
 from bastidor.cli.common import error_out, home_dir, os_user
 from bastidor.flow.diagnostics import FlowValidationError, did_you_mean, display_path
-from bastidor.schedule import Schedule, ScheduleSet, load_schedules, next_fire_times
-from bastidor.service.pauses import Pause, PauseError, SchedulePauses, open_schedule_pauses
+
+if TYPE_CHECKING:  # the schedules (APScheduler, holidays) and the pause store (SQLAlchemy) load when used
+    from bastidor.schedule import Schedule, ScheduleSet
+    from bastidor.service.pauses import Pause, SchedulePauses
 
 _LABEL_WIDTH = 10
 
@@ -120,6 +121,8 @@ def resume_schedule(args) -> int:
 
 
 def _schedule_set(path: str) -> ScheduleSet | None:
+    from bastidor.schedule import load_schedules
+
     try:
         return load_schedules(path)
     except FlowValidationError as error:
@@ -131,6 +134,8 @@ def _schedule_set(path: str) -> ScheduleSet | None:
 
 def _change_pauses(args, change: Callable[[SchedulePauses], Any]) -> tuple[bool, Any]:
     """(True, what `change` returned) on this home folder's pause store; (False, None) after saying why not."""
+    from bastidor.service.pauses import PauseError, open_schedule_pauses
+
     try:
         pauses = open_schedule_pauses(home_dir(args) / "queue.db")
         try:
@@ -145,6 +150,7 @@ def _change_pauses(args, change: Callable[[SchedulePauses], Any]) -> tuple[bool,
 def _recorded(args, action: str, user: str, undo: Callable[[SchedulePauses], Any], **fields) -> bool:
     """Record the change in the console audit log (where the console records pauses too); if that cannot
     be written, undo the change and say so: an unrecorded change is not made."""
+    from bastidor.audit import AuditWriteError
     from bastidor.console.console_audit import ConsoleAudit, console_audit_path
 
     try:
@@ -168,6 +174,8 @@ def _now(written: str | None) -> dt.datetime | None:
 
 def _current_pauses(args) -> dict[str, Pause]:
     """The paused schedules of this home folder; none when its queue does not exist yet (nothing to pause)."""
+    from bastidor.service.pauses import PauseError, open_schedule_pauses
+
     database = home_dir(args) / "queue.db"
     if not database.is_file():
         return {}
@@ -183,6 +191,8 @@ def _current_pauses(args) -> dict[str, Pause]:
 
 
 def _entry(schedule: Schedule, now: dt.datetime, count: int, pause: Pause | None) -> dict:
+    from bastidor.schedule import next_fire_times
+
     calendar = schedule.calendar
     return {
         "id": schedule.id,

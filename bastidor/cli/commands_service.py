@@ -7,7 +7,6 @@ import uuid
 from pathlib import Path
 
 from bastidor.cli.common import error_out, home_dir, os_user
-from bastidor.executor.inputs import InputError, parse_assignments
 from bastidor.flow.diagnostics import FlowValidationError
 
 
@@ -24,6 +23,8 @@ def register(commands) -> None:
     serve.add_argument("--base-url", help="override the flows' bot base_url")
     serve.add_argument("--demo-portal", action="store_true",
                        help="also serve the bundled demo portal on 127.0.0.1:8765 for the demo schedule")
+    serve.add_argument("--port", type=int, help="with --demo-portal: serve the portal on this port instead of "
+                       "8765, and point the flows at it (as --base-url http://127.0.0.1:PORT)")
     serve.set_defaults(handler=serve_command)
     trigger = commands.add_parser("trigger", help="queue a run of a schedule or a flow now")
     trigger.add_argument("target", help="a schedule id from the schedules file, or a flow file")
@@ -35,26 +36,52 @@ def register(commands) -> None:
 def serve_command(args) -> int:
     """Run the service until SIGTERM or Ctrl-C."""
     from bastidor.queue import open_work_queue
+    from bastidor.schedule import load_schedules
     from bastidor.service.serve import Service, ServiceSettings
 
+    port = _demo_portal_port(args)
+    if port is None:
+        return 2
     schedules = Path(args.schedules)
     try:
-        from bastidor.schedule import load_schedules
-
         load_schedules(schedules)
     except FlowValidationError as error:
         print(error, file=sys.stderr)
         return 2
     home = home_dir(args)
+    base_url = args.base_url or (f"http://127.0.0.1:{port}" if args.port is not None else None)
     settings = ServiceSettings(home=home, schedules=schedules, workers=args.workers,
                                drain_timeout_s=args.drain_timeout, lease_s=args.lease,
-                               recycle_after=args.recycle_after, base_url=args.base_url,
-                               demo_portal=args.demo_portal)
+                               recycle_after=args.recycle_after, base_url=base_url,
+                               demo_portal=args.demo_portal, demo_portal_port=port)
     return Service(settings, open_work_queue(home / "queue.db")).run()
+
+
+def _demo_portal_port(args) -> int | None:
+    """The demo portal's port, checked free before the service starts; None after saying what is wrong."""
+    from bastidor.service.serve import DEMO_PORTAL_PORT
+
+    if args.port is not None and not args.demo_portal:
+        error_out("--port is the demo portal's port: add --demo-portal, or leave --port out")
+        return None
+    port = DEMO_PORTAL_PORT if args.port is None else args.port
+    if not 1 <= port <= 65535:
+        error_out(f"--port must be a port number from 1 to 65535, got {port}")
+        return None
+    if args.demo_portal:
+        from bastidor.demo_portal.server import PortalStartError, bind_socket
+
+        try:
+            bind_socket("127.0.0.1", port).close()
+        except PortalStartError as error:
+            error_out(f"the demo portal cannot start: {error} (--port PORT chooses another)")
+            return None
+    return port
 
 
 def trigger_command(args) -> int:
     """Queue a manual run, audited with the user who asked for it."""
+    from bastidor.executor.inputs import InputError, parse_assignments
     from bastidor.queue import open_work_queue
     from bastidor.service.trigger import trigger_run
 

@@ -7,7 +7,6 @@ import sys
 from pathlib import Path
 
 from bastidor.flow.diagnostics import Diagnostic, FlowValidationError
-from bastidor.flow.loader import FlowLoader
 
 
 def register(commands) -> None:
@@ -34,6 +33,8 @@ def flow_files(paths: list[str]) -> list[Path]:
 
 def validate_paths(paths: list[str]) -> tuple[int, list[Diagnostic]]:
     """How many files were checked, and every diagnostic found in them (each reported once)."""
+    from bastidor.flow.loader import FlowLoader
+
     files = flow_files(paths)
     loader = FlowLoader()
     problems: set[Diagnostic] = set()

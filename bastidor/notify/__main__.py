@@ -5,17 +5,22 @@
 
 (`python -m bastidor.notify ...` is the same.)
 
-FILE defaults to $BASTIDOR_NOTIFICATIONS, then notifications.yaml in the current folder.
+FILE defaults to $BASTIDOR_NOTIFICATIONS, then notifications.yaml in the current folder. Without any of
+them notifications are off: `check` says there is nothing to check (exit 0), `test` that there is no channel
+to send through (exit 2).
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bastidor.flow.diagnostics import FlowValidationError
-from bastidor.notify.loader import load_notification_settings
-from bastidor.notify.notifier import Notifier, notifications_path
+
+if TYPE_CHECKING:  # the channels (httpx, smtplib) load only when a file is checked or tested
+    from bastidor.notify.notifier import Notifier
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -32,7 +37,12 @@ def register(commands) -> None:
 
 def run(args) -> int:
     """Check the file, or send a test message; returns the exit code."""
-    path, _ = notifications_path(args.file)
+    from bastidor.notify.loader import load_notification_settings
+    from bastidor.notify.notifier import Notifier, notifications_path
+
+    path, explicit = notifications_path(args.file)
+    if not explicit and not path.exists():
+        return _no_file(path, args.notify_command)
     try:
         settings = load_notification_settings(path)
     except FlowValidationError as error:
@@ -43,6 +53,18 @@ def run(args) -> int:
         print(f"{path}: {len(settings.channels)} channel(s), {len(settings.rules)} rule(s): no problems")
         return 0
     return _test(Notifier(settings), args.channel)
+
+
+def _no_file(path: Path, command: str) -> int:
+    """Say that notifications are off because there is no file; exit 0 for `check`, 2 for `test`."""
+    where = f"no notifications file: {path.resolve()} does not exist and $BASTIDOR_NOTIFICATIONS is not set"
+    if command == "check":
+        print(f"{where}, so notifications are off and there is nothing to check. To turn them on, copy "
+              "notifications.example.yaml to notifications.yaml (see docs/notifications.md).")
+        return 0
+    print(f"error: {where}, so there is no channel to send a test message through: write one first "
+          "(see notifications.example.yaml and docs/notifications.md)", file=sys.stderr)
+    return 2
 
 
 def _test(notifier: Notifier, channel: str | None) -> int:

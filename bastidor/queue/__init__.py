@@ -12,22 +12,25 @@ backend (PostgreSQL with Procrastinate) implements the same `WorkQueue` interfac
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from bastidor.queue.base import LeaseLost, NotFound, QueueError, WorkQueue, new_worker_name
-from bastidor.queue.records import (
-    ITEM_STATES,
-    RUN_STATES,
-    AddResult,
-    ItemEvent,
-    NewItem,
-    ReapResult,
-    RunEvent,
-    RunRequest,
-    WaitingWork,
-    WorkItem,
-)
-from bastidor.queue.retry import Backoff
-from bastidor.queue.sqlite import SqliteWorkQueue
+from bastidor.lazy import lazy_exports
+
+_EXPORTS = {
+    "LeaseLost": "base", "NotFound": "base", "QueueError": "base", "WorkQueue": "base", "new_worker_name": "base",
+    "ITEM_STATES": "records", "RUN_STATES": "records", "AddResult": "records", "ItemEvent": "records",
+    "NewItem": "records", "ReapResult": "records", "RunEvent": "records", "RunRequest": "records",
+    "WaitingWork": "records", "WorkItem": "records",
+    "Backoff": "retry",
+    "SqliteWorkQueue": "sqlite",
+}
+"""Each exported name and the module it lives in: imported on first use (see `bastidor.lazy`), so naming
+`QueueError` or `ITEM_STATES` does not load SQLAlchemy."""
+__getattr__ = lazy_exports(__name__, _EXPORTS)
+
+if TYPE_CHECKING:
+    from bastidor.queue.base import WorkQueue
+    from bastidor.queue.retry import Backoff
 
 __all__ = [
     "ITEM_STATES",
@@ -51,8 +54,13 @@ __all__ = [
 ]
 
 
-def open_work_queue(location: str | Path, *, backoff: Backoff = Backoff()) -> WorkQueue:
+def open_work_queue(location: str | Path, *, backoff: Backoff | None = None) -> WorkQueue:
     """Open the work queue at `location`: a SQLite file path (folders created) or a ``sqlite:///`` URL."""
+    from bastidor.queue.base import QueueError
+    from bastidor.queue.retry import Backoff
+    from bastidor.queue.sqlite import SqliteWorkQueue
+
+    backoff = Backoff() if backoff is None else backoff
     text = str(location)
     if text.startswith("sqlite:///"):
         return SqliteWorkQueue(text.removeprefix("sqlite:///"), backoff=backoff)

@@ -9,19 +9,19 @@ fire-time maths the scheduler service uses (all of it clock-free: `now` is alway
     key = fire_key(schedule.id, decision.run)            # the run's unique key
 """
 
-from bastidor.schedule.calendar import BusinessCalendar
-from bastidor.schedule.cron import CronError
-from bastidor.schedule.firetimes import (
-    ScheduleTrigger,
-    fire_times_between,
-    next_fire_after,
-    next_fire_times,
-    nominal_fire_time,
-)
-from bastidor.schedule.loader import load_schedules
-from bastidor.schedule.model import Schedule, ScheduleSet
-from bastidor.schedule.policy import MissedDecision, OverlapPolicy, decide_missed, decide_overlap, fire_key
-from bastidor.schedule.triggers import CronSpec, DateSpec, IntervalSpec, TriggerSpec
+from bastidor.lazy import lazy_exports
+
+_EXPORTS = {
+    "BusinessCalendar": "calendar", "CronError": "cron",
+    "ScheduleTrigger": "firetimes", "fire_times_between": "firetimes", "next_fire_after": "firetimes",
+    "next_fire_times": "firetimes", "nominal_fire_time": "firetimes",
+    "load_schedules": "loader", "Schedule": "model", "ScheduleSet": "model",
+    "MissedDecision": "policy", "OverlapPolicy": "policy", "decide_missed": "policy", "decide_overlap": "policy",
+    "fire_key": "policy",
+    "CronSpec": "triggers", "DateSpec": "triggers", "IntervalSpec": "triggers", "TriggerSpec": "triggers",
+}
+"""Each exported name and the module it lives in: imported on first use (see `bastidor.lazy`)."""
+__getattr__ = lazy_exports(__name__, _EXPORTS)
 
 __all__ = [
     "BusinessCalendar", "CronError", "CronSpec", "DateSpec", "IntervalSpec", "MissedDecision",

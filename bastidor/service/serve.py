@@ -45,6 +45,7 @@ class ServiceSettings:
     base_url: str | None = None
     reload_interval_s: float = 2.0
     demo_portal: bool = False
+    demo_portal_port: int = DEMO_PORTAL_PORT
 
 
 def open_service_audit(home: Path, schedules: Path) -> ServiceJournal:
@@ -89,6 +90,7 @@ class Service:
         finally:
             if portal is not None:
                 portal.stop()
+                print(f"demo portal at {portal.url} stopped", flush=True)
 
     def _serve(self) -> int:
         self._stop_stray_workers()
@@ -144,14 +146,14 @@ class Service:
                          items_requeued=reaped.items_requeued if reaped else [])
 
     def _start_demo_portal(self) -> Any:
-        """Serve the bundled portal on 127.0.0.1:8765 and hand its credentials to the workers."""
+        """Serve the bundled portal on 127.0.0.1 (port 8765 unless set) and hand its credentials to the workers."""
         import secrets as token
 
         from bastidor.demo_portal import PortalSettings, start_portal
 
         password = token.token_urlsafe(12)
         settings = PortalSettings(db_path=self.settings.home / "demo-portal.db", password=password)
-        portal = start_portal(settings, port=DEMO_PORTAL_PORT)
+        portal = start_portal(settings, port=self.settings.demo_portal_port)
         os.environ["BASTIDOR_SECRET_PORTAL_USER"] = settings.username
         os.environ["BASTIDOR_SECRET_PORTAL_PASSWORD"] = password
         print(f"demo portal at {portal.url} (orders: {portal.url}/orders, user {settings.username})", flush=True)

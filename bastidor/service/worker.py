@@ -27,6 +27,7 @@ from bastidor.secrets import SecretsError, default_secrets
 from bastidor.service.binding import SERVICE_GONE, SERVICE_STOPPING, ServiceBinding
 from bastidor.service.health import FAULT_WAITS_S
 from bastidor.service.heartbeat import Heartbeat
+from bastidor.service.run_lines import RunStartLine, print_request_not_run, print_run_finished
 from bastidor.service.strays import die_with_parent, registered_worker
 from bastidor.store import StoreError, open_run_store
 
@@ -97,6 +98,7 @@ class Worker:
         try:
             flow = load_flow(request.flow_path)
         except FlowValidationError as error:
+            print_request_not_run(self.worker_id, request.id, request.flow_path, str(error))
             return self._end(request, "failed", None, str(error))
         binding = ServiceBinding(self.queue, self.worker_id, self.lease_s, threading.Event(),
                                  request_id=request.id, parent_pid=self.parent_pid)
@@ -107,6 +109,7 @@ class Worker:
             with _run_lease(self, request, binding):
                 result = self._run(flow, request, binding)
         except SecretsError as error:
+            print_request_not_run(self.worker_id, request.id, request.flow_path, str(error))
             return self._end(request, "failed", None, str(error))
         except LeaseLost:  # taken back by the service before the run could start: another bot runs it
             print(f"{self.worker_id}: request {request.id} was taken back before its run started",
@@ -117,6 +120,7 @@ class Worker:
             return "crashed"
         finally:
             self.current = None
+        print_run_finished(self.worker_id, result)
         return self._settle(request, result)
 
     def _settle(self, request: Any, result: Any) -> str:
@@ -156,7 +160,8 @@ class Worker:
             run_id = new_run_id()
             self.queue.attach_run(request.id, self.worker_id, run_id)
             options = RunOptions(home=self.home, inputs=request.inputs or {}, bot=bot, base_url=self.base_url,
-                                 secrets=default_secrets(), service=binding, run_id=run_id)
+                                 secrets=default_secrets(), service=binding, run_id=run_id,
+                                 progress=RunStartLine(self.worker_id))
             return run_flow(flow, options, store)
         finally:
             store.close()

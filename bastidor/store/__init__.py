@@ -4,9 +4,16 @@
 ``postgresql://...`` selects another backend.
 """
 
-from bastidor.store.base import AmbiguousRunIdError, RunNotFoundError, RunStore, StoreError
-from bastidor.store.records import ItemRecord, RunRecord, StepRecord, utc_now
-from bastidor.store.sql import SqlRunStore, open_run_store
+from bastidor.lazy import lazy_exports
+
+_EXPORTS = {
+    "AmbiguousRunIdError": "base", "RunNotFoundError": "base", "RunStore": "base", "StoreError": "base",
+    "ItemRecord": "records", "RunRecord": "records", "StepRecord": "records", "utc_now": "records",
+    "SqlRunStore": "sql", "open_run_store": "sql",
+}
+"""Each exported name and the module it lives in: imported on first use (see `bastidor.lazy`), so naming
+`RunStore` or `StoreError` does not load SQLAlchemy."""
+__getattr__ = lazy_exports(__name__, _EXPORTS)
 
 __all__ = [
     "AmbiguousRunIdError",
