@@ -5,6 +5,8 @@ service reports the fault, keeps its bots, tries again with backoff, and goes on
 from __future__ import annotations
 
 import subprocess
+
+import pytest
 import sys
 
 from bastidor.audit import verify_audit_log
@@ -157,3 +159,24 @@ def test_the_service_log_that_could_not_be_written_is_reopened_with_what_was_los
     text = journal.path.read_text()
     assert '"event":"audit.resumed"' in text and '"worker.restarted":1' in text
     assert not [p for p in verify_audit_log(journal.path).problems if p.severity == "error"]
+
+
+def test_a_queue_reopened_while_its_file_was_read_only_can_write_again_once_the_file_can(tmp_path):
+    from bastidor.queue.engine import SqliteDatabase
+    from bastidor.queue.base import QueueError
+    from sqlalchemy import text
+
+    database = SqliteDatabase(tmp_path / "queue.db")
+    with database.writing() as connection:
+        connection.execute(text("CREATE TABLE notes (body TEXT)"))
+    database.close()  # the next connection is opened while the file cannot be written: SQLite opens it read-only
+    with immutable(tmp_path / "queue.db"):
+        for _ in range(2):
+            with pytest.raises(QueueError):
+                with database.writing() as connection:
+                    connection.execute(text("INSERT INTO notes VALUES ('lost')"))
+    with database.writing() as connection:
+        connection.execute(text("INSERT INTO notes VALUES ('kept')"))
+    with database.reading() as connection:
+        assert connection.execute(text("SELECT body FROM notes")).scalars().all() == ["kept"]
+    database.close()

@@ -68,6 +68,7 @@ class SqliteDatabase:
                 with connection.begin():
                     yield connection
         except OperationalError as error:
+            self.engine.dispose()  # a connection opened while the file was read-only stays read-only: open anew
             raise QueueError(_operational_message(self.path, error)) from error
         except SQLAlchemyError as error:
             raise QueueError(f"The work queue at {self.path} failed: {_reason(error)}.") from error

@@ -53,6 +53,7 @@ class SqlRunStore(RunStore):
         except IntegrityError:
             raise
         except SQLAlchemyError as error:
+            self.engine.dispose()  # a connection opened while the file was read-only stays read-only: open anew
             raise StoreError(f"The run store {self.where} cannot be written: {_reason(error)}. Free disk space or "
                              "fix the file's permissions; runs stop as crashed until then.") from error
 
