@@ -38,11 +38,17 @@ steps:
 
 
 def start_run(tmp_path: Path, flow_text: str) -> subprocess.Popen:
-    """`runner.py run` in its own process group, as a terminal would start it."""
+    """`runner.py run` in its own process group, as a terminal would start it: with Ctrl-C (SIGINT) acted on,
+    even when these tests themselves run in the background of a shell, which starts them with SIGINT ignored."""
     (tmp_path / "flow.yaml").write_text(flow_text)
     return subprocess.Popen([sys.executable, str(REPO / "runner.py"), "--home", str(tmp_path / "home"), "run",
                              str(tmp_path / "flow.yaml")], cwd=tmp_path, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True, start_new_session=True)
+                            stderr=subprocess.STDOUT, text=True, start_new_session=True,
+                            preexec_fn=_as_at_a_terminal)
+
+
+def _as_at_a_terminal() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def audit_records(tmp_path: Path) -> list[dict]:
