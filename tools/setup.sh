@@ -31,4 +31,5 @@ echo "setup: bringing pip and setuptools up to date in this environment"
 python -m pip install -q --upgrade pip "setuptools>=77"
 echo "setup: installing Bastidor and its test tools"
 python -m pip install -q -e ".[test]"
+bash tools/start_postgres.sh
 echo "setup: done"

@@ -13,6 +13,7 @@ from dataclasses import asdict
 from bastidor.cli.common import error_out, home_dir, os_user
 from bastidor.cli.item_lookup import LookupProblem, find_item, queue_name_for, queue_names
 from bastidor.queue.records import ITEM_STATES
+from bastidor.database.places import places_for
 
 ITEM_HELP = "the item's id shown by `items list`, or its reference (e.g. ORD-0007)"
 
@@ -50,7 +51,7 @@ def list_items(args) -> int:
     except LookupProblem as problem:
         error_out(str(problem))
         return 2
-    with open_work_queue(home_dir(args) / "queue.db") as queue:
+    with open_work_queue(places_for(home_dir(args)).queue) as queue:
         found = queue.items(name, state=args.state, limit=args.limit)
         known = [] if found else queue_names(queue)
     if args.json:
@@ -88,7 +89,7 @@ def show_history(args) -> int:
     """Print one item's state changes, oldest first."""
     from bastidor.queue import open_work_queue
 
-    with open_work_queue(home_dir(args) / "queue.db") as queue:
+    with open_work_queue(places_for(home_dir(args)).queue) as queue:
         try:
             item = find_item(queue, args.item, _flow_name(args.flow))
         except LookupProblem as problem:
@@ -110,7 +111,7 @@ def requeue_item(args) -> int:
     from bastidor.queue import QueueError, open_work_queue
 
     home, user = home_dir(args), os_user()
-    with open_work_queue(home / "queue.db") as queue:
+    with open_work_queue(places_for(home).queue) as queue:
         try:
             item = queue.requeue_item(find_item(queue, args.item, _flow_name(args.flow)).id, user, note=args.note)
         except (LookupProblem, QueueError) as error:

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bastidor.cli.common import find_run, home_dir, open_store
+from bastidor.database.places import is_postgres, places_for
 
 if TYPE_CHECKING:  # rich, the store and the queue load when a command reads runs, not for `--help`
     from rich.console import Console
@@ -113,10 +114,11 @@ def _queue_if_any(home: Path) -> WorkQueue | None:
     """The home's work queue when it has one (never created just to be read); None when it cannot be read."""
     from bastidor.queue import QueueError, open_work_queue
 
-    if not (home / "queue.db").is_file():
+    location = places_for(home).queue
+    if not is_postgres(location) and not Path(location).is_file():
         return None
     try:
-        return open_work_queue(home / "queue.db")
+        return open_work_queue(location)
     except QueueError:
         return None
 

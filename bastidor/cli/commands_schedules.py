@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from bastidor.cli.common import error_out, home_dir, os_user
 from bastidor.flow.diagnostics import FlowValidationError, did_you_mean, display_path
+from bastidor.database.places import places_for
 
 if TYPE_CHECKING:  # the schedules (APScheduler, holidays) and the pause store (SQLAlchemy) load when used
     from bastidor.schedule import Schedule, ScheduleSet
@@ -78,7 +79,7 @@ def _overload_warning(args, schedule_set: ScheduleSet, pauses: dict[str, Pause],
 
     running = [schedule for schedule in schedule_set.enabled() if schedule.id not in pauses]
     workers = args.workers if args.workers is not None else default_workers()
-    return overload_warning(running, home_dir(args) / "runs.db", workers, now)
+    return overload_warning(running, places_for(home_dir(args)).runs, workers, now)
 
 
 def pause_schedule(args) -> int:
@@ -137,7 +138,7 @@ def _change_pauses(args, change: Callable[[SchedulePauses], Any]) -> tuple[bool,
     from bastidor.service.pauses import PauseError, open_schedule_pauses
 
     try:
-        pauses = open_schedule_pauses(home_dir(args) / "queue.db")
+        pauses = open_schedule_pauses(places_for(home_dir(args)).queue)
         try:
             return True, change(pauses)
         finally:
@@ -176,7 +177,7 @@ def _current_pauses(args) -> dict[str, Pause]:
     """The paused schedules of this home folder; none when its queue does not exist yet (nothing to pause)."""
     from bastidor.service.pauses import PauseError, open_schedule_pauses
 
-    database = home_dir(args) / "queue.db"
+    database = places_for(home_dir(args)).queue
     if not database.is_file():
         return {}
     try:

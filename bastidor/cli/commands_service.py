@@ -8,6 +8,7 @@ from pathlib import Path
 
 from bastidor.cli.common import error_out, home_dir, os_user
 from bastidor.flow.diagnostics import FlowValidationError
+from bastidor.database.places import places_for
 
 
 def register(commands) -> None:
@@ -54,7 +55,7 @@ def serve_command(args) -> int:
                                drain_timeout_s=args.drain_timeout, lease_s=args.lease,
                                recycle_after=args.recycle_after, base_url=base_url,
                                demo_portal=args.demo_portal, demo_portal_port=port)
-    return Service(settings, open_work_queue(home / "queue.db")).run()
+    return Service(settings, open_work_queue(places_for(home).queue)).run()
 
 
 def _demo_portal_port(args) -> int | None:
@@ -86,7 +87,7 @@ def trigger_command(args) -> int:
     from bastidor.service.trigger import trigger_run
 
     try:
-        request = trigger_run(open_work_queue(home_dir(args) / "queue.db"), home_dir(args), args.target,
+        request = trigger_run(open_work_queue(places_for(home_dir(args)).queue), home_dir(args), args.target,
                               Path(args.schedules), parse_assignments(args.input), os_user(), f"manual:{uuid.uuid4()}")
     except (FlowValidationError, InputError, LookupError) as error:
         error_out(str(error))

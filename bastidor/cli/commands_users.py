@@ -13,6 +13,7 @@ import sys
 from bastidor.audit import AuditWriteError
 from bastidor.cli.common import error_out, home_dir, os_user
 from bastidor.console.roles import ROLE_DESCRIPTIONS, ROLES
+from bastidor.database.places import places_for
 
 
 def register(commands) -> None:
@@ -139,5 +140,5 @@ def _open(args):
     from bastidor.console.users import UserStore
 
     home = home_dir(args)
-    return UserStore(open_console_db(home / "console.db")), ConsoleAudit(console_audit_path(home))
+    return UserStore(open_console_db(places_for(home).console)), ConsoleAudit(console_audit_path(home))
 

@@ -17,11 +17,12 @@ def home_dir(args) -> Path:
 
 
 def open_store(home: Path) -> RunStore:
-    """The run store for this home folder ($BASTIDOR_STORE may name a database URL)."""
+    """The run store for this home folder: the shared database when one is set, else home/runs.db
+    ($BASTIDOR_STORE may name another database for it)."""
+    from bastidor.database import places_for
     from bastidor.store import open_run_store
 
-    location = os.environ.get("BASTIDOR_STORE") or home / "runs.db"
-    return open_run_store(location)
+    return open_run_store(places_for(home).runs)
 
 
 def find_run(store: RunStore, run_ref: str) -> RunRecord | None:

@@ -4,9 +4,10 @@ Each command lives in its own module. Only the module of the command being run i
 command is unknown or help is asked for, when every command is listed; command modules import what their
 work needs inside their handlers, so listing them stays quick (see bench/startup_bench.py).
 
-`--home DIR` may be written before or after the command (`runs list --home DIR`). While a command runs,
-`$BASTIDOR_HOME` is set to it, so everything that finds its files in the home folder (the secrets file
-too, and the service's bot processes) uses the same one.
+`--home DIR` and `--database URL` may be written before or after the command (`runs list --home DIR`).
+While a command runs, `$BASTIDOR_HOME` and `$BASTIDOR_DATABASE_URL` are set to them, so everything that finds
+its files in the home folder (the secrets file too) or its tables in the shared database, the service's bot
+processes included, uses the same ones.
 """
 
 from __future__ import annotations
@@ -19,6 +20,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 HOME_HELP = "folder for runs, the run store, the work queue and secrets.env (default: $BASTIDOR_HOME or .bastidor)"
+DATABASE_HELP = ("shared PostgreSQL database for the queue, runs, users, audit records and evidence, e.g. "
+                 "postgresql+psycopg://bastidor@db-host/bastidor (default: $BASTIDOR_DATABASE_URL, else the home "
+                 "folder's SQLite files)")
+SETTINGS = {"home": "BASTIDOR_HOME", "database": "BASTIDOR_DATABASE_URL"}
+"""Options every command takes, before or after its name, and the variable each is handed on in."""
 
 COMMAND_MODULES = {
     "run": "bastidor.cli.commands_run",
@@ -42,7 +48,7 @@ COMMAND_MODULES = {
 
 
 class CommandParser(argparse.ArgumentParser):
-    """An argument parser whose sub-commands, at every level, also accept `--home DIR`."""
+    """An argument parser whose sub-commands, at every level, also accept `--home DIR` and `--database URL`."""
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -50,12 +56,13 @@ class CommandParser(argparse.ArgumentParser):
 
 
 class _SubcommandsWithHome(argparse._SubParsersAction):
-    """Sub-command parsers that take `--home` after the command too; the last `--home` written wins."""
+    """Sub-command parsers that take `--home` and `--database` after the command too; the last one written wins."""
 
     def add_parser(self, name: str, **kwargs) -> argparse.ArgumentParser:
-        """Add the sub-command `name`, with the `--home` option."""
+        """Add the sub-command `name`, with the `--home` and `--database` options."""
         parser = super().add_parser(name, **kwargs)
         parser.add_argument("--home", default=argparse.SUPPRESS, help=HOME_HELP)
+        parser.add_argument("--database", default=argparse.SUPPRESS, metavar="URL", help=DATABASE_HELP)
         return parser
 
 
@@ -63,6 +70,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     """The argument parser with `command`'s sub-command, or with every sub-command when it is None."""
     parser = CommandParser(prog="bastidor", description="Run, validate and audit Bastidor flows.")
     parser.add_argument("--home", help=HOME_HELP)
+    parser.add_argument("--database", metavar="URL", help=DATABASE_HELP)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.required = True
     names = [COMMAND_MODULES[command]] if command in COMMAND_MODULES else COMMAND_MODULES.values()
@@ -72,10 +80,10 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
 
 
 def command_in(argv: list[str]) -> str | None:
-    """The sub-command named in `argv` (skipping `--home DIR`), or None when there is none."""
+    """The sub-command named in `argv` (skipping `--home DIR` and `--database URL`), or None when there is none."""
     words = iter(argv)
     for word in words:
-        if word == "--home":
+        if word in ("--home", "--database"):
             next(words, None)
         elif not word.startswith("-"):
             return word
@@ -89,7 +97,9 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = build_parser(command_in(argv)).parse_args(argv)
     try:
-        with home_in_environment(args.home):
+        with settings_in_environment(args):
+            if not database_setting_ok():
+                return 2
             return args.handler(args)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
@@ -97,21 +107,33 @@ def main(argv: list[str] | None = None) -> int:
 
 
 @contextmanager
-def home_in_environment(home: str | None) -> Iterator[None]:
-    """Set `$BASTIDOR_HOME` to `--home` while the command runs (nothing when it was not given), and put the
-    environment back afterwards (the command line is also called in-process, by tests)."""
-    if not home:
-        yield
-        return
-    before = os.environ.get("BASTIDOR_HOME")
-    os.environ["BASTIDOR_HOME"] = home
+def settings_in_environment(args: argparse.Namespace) -> Iterator[None]:
+    """Set `$BASTIDOR_HOME` and `$BASTIDOR_DATABASE_URL` from `--home` and `--database` while the command runs
+    (only those given), and put the environment back afterwards (the command line is also called in-process,
+    by tests)."""
+    given = {name: getattr(args, option) for option, name in SETTINGS.items() if getattr(args, option, None)}
+    before = {name: os.environ.get(name) for name in given}
+    os.environ.update(given)
     try:
         yield
     finally:
-        if before is None:
-            os.environ.pop("BASTIDOR_HOME", None)
-        else:
-            os.environ["BASTIDOR_HOME"] = before
+        for name, value in before.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def database_setting_ok() -> bool:
+    """Whether the database setting, when there is one, is a URL Bastidor can use; says why not when not."""
+    from bastidor.database.places import DatabaseSettingError, database_url
+
+    try:
+        database_url()
+    except DatabaseSettingError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return False
+    return True
 
 
 if __name__ == "__main__":

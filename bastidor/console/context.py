@@ -19,6 +19,7 @@ from bastidor.console.db import open_console_db
 from bastidor.console.users import UserStore
 from bastidor.queue import WorkQueue, open_work_queue
 from bastidor.store import RunStore
+from bastidor.database.places import places_for
 
 
 @dataclass
@@ -55,10 +56,10 @@ def open_context(home: str | Path, flows_dir: str | Path = "flows", schedules_pa
     """
     home = Path(home).expanduser().resolve()
     home.mkdir(parents=True, exist_ok=True)
-    db = open_console_db(home / "console.db")
+    db = open_console_db(places_for(home).console)
     return ConsoleContext(
         home=home, flows_dir=Path(flows_dir).resolve(), schedules_path=Path(schedules_path).resolve(),
-        store=store or open_store(home), queue=open_work_queue(home / "queue.db"),
+        store=store or open_store(home), queue=open_work_queue(places_for(home).queue),
         users=UserStore(db, hasher), audit=ConsoleAudit(console_audit_path(home)), db=db)
 
 

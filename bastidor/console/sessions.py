@@ -14,6 +14,7 @@ from sqlalchemy import Column, Engine, MetaData, String, Table, delete, insert, 
 
 from bastidor.store.records import utc_now
 from bastidor.store.schema import UtcDateTime
+from bastidor.database.schema import prepare_tables
 
 metadata = MetaData()
 
@@ -32,7 +33,7 @@ class SessionRegistry:
     def __init__(self, engine: Engine, max_age_s: int) -> None:
         self.engine = engine
         self.max_age = timedelta(seconds=max_age_s)
-        metadata.create_all(engine)
+        prepare_tables(engine, "console")
 
     def start(self, user_name: str) -> str:
         """Record a new session for `user_name` and return its id (also forgets expired sessions)."""

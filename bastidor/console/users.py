@@ -22,6 +22,7 @@ from sqlalchemy.sql import ColumnElement
 from bastidor.console.roles import check_role
 from bastidor.store.records import utc_now
 from bastidor.store.schema import UtcDateTime
+from bastidor.database.schema import prepare_tables
 
 MIN_PASSWORD_LENGTH = 8
 MAX_PASSWORD_LENGTH = 1024
@@ -81,7 +82,7 @@ class UserStore:
         self.engine = engine
         self.hasher = hasher or PasswordHasher()
         self._dummy_hash: str | None = None
-        metadata.create_all(engine)
+        prepare_tables(engine, "console")
 
     def add(self, name: str, role: str, password: str, *, then: Callable[[], object] | None = None) -> User:
         """Add a user; raise `UserError` for a bad name, role or password, or a name already taken.

@@ -14,6 +14,7 @@ from pathlib import Path
 from sqlalchemy import Column, DateTime, MetaData, String, Table, create_engine, delete, insert
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.pool import NullPool
+from bastidor.database.schema import prepare_tables
 
 SENT_LOG_FILE = "notifications.db"
 KEEP_DAYS = 90
@@ -79,7 +80,7 @@ class SentLog:
 def _create_table(engine) -> None:
     """Create the table when missing; another bot creating it at the same moment is not a problem."""
     try:
-        metadata.create_all(engine)
+        prepare_tables(engine, "notifications")
     except OperationalError as error:
         if "already exists" not in str(error):
             raise

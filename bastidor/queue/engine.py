@@ -19,8 +19,7 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from bastidor.audit.canonical import to_jsonable
 from bastidor.queue.base import QueueError
-from bastidor.queue.schema import ADDED_COLUMNS, ADDED_INDEXES, metadata
-from bastidor.store.schema import add_missing_columns
+from bastidor.database.schema import prepare_tables
 from bastidor.store.sql import enable_wal
 
 BUSY_TIMEOUT_MS = 30_000
@@ -37,8 +36,7 @@ class SqliteDatabase:
         self._pid = os.getpid()
         try:
             with self.writing() as connection:
-                metadata.create_all(connection)
-                add_missing_columns(connection, ADDED_COLUMNS, ADDED_INDEXES)
+                prepare_tables(connection, "queue")
         except QueueError:
             self.engine.dispose()
             raise

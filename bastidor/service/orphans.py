@@ -12,6 +12,7 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 from typing import Any
+from bastidor.database.places import places_for
 
 ORPHAN_REASON = "its bot stopped while the run was in progress ({why}); the unfinished items are retried by a new run"
 
@@ -24,7 +25,7 @@ def close_orphaned_runs(home: Path, run_ids: list[str], why: str, audit: Any, qu
     if not run_ids:
         return []
     ended = []
-    with open_run_store(home / "runs.db") as store:
+    with open_run_store(places_for(home).runs) as store:
         for run_id in run_ids:
             outcomes = queue.outcomes_of_run(run_id) if queue is not None else None
             if store.close_orphaned_run(run_id, ORPHAN_REASON.format(why=why), outcomes=outcomes):
@@ -44,7 +45,7 @@ def notify_crashed(home: Path, run_ids: list[str]) -> None:
     from bastidor.store import open_run_store
 
     try:
-        with open_run_store(home / "runs.db") as store:
+        with open_run_store(places_for(home).runs) as store:
             runs = [store.get_run(run_id) for run_id in run_ids]
         for run in filter(None, runs):
             send_event(RunFailed(flow=run.flow_name, run_id=run.run_id, status="crashed", started_at=run.started_at,

@@ -26,6 +26,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bastidor.store.schema import UtcDateTime
 from bastidor.store.sql import configure_sqlite_connection
+from bastidor.database.schema import prepare_tables
 
 NOTE_MAX_CHARS = 500
 
@@ -77,7 +78,7 @@ class SchedulePauses:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.engine = _create_engine(self.path)
         try:
-            metadata.create_all(self.engine)
+            prepare_tables(self.engine, "queue")
         except SQLAlchemyError as error:
             self.engine.dispose()
             raise PauseError(_failure(self.path, error)) from error

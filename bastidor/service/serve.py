@@ -26,6 +26,7 @@ from bastidor.service.reload import ScheduleWatcher
 from bastidor.service.scheduler import FireRecorder, Scheduler
 from bastidor.service.strays import stop_stray_workers, stray_workers
 from bastidor.store import StoreError
+from bastidor.database.places import places_for
 
 
 DEMO_PORTAL_PORT = 8765
@@ -182,7 +183,7 @@ class Service:
         from bastidor.store import open_run_store
         from bastidor.store.stale import end_stale_runs
 
-        with open_run_store(self.settings.home / "runs.db") as store:
+        with open_run_store(places_for(self.settings.home).runs) as store:
             ended = end_stale_runs(store, self.queue)
         if ended:
             self.audit.event("runs.stale_ended", run_ids=ended)
@@ -210,7 +211,7 @@ class Service:
         from bastidor.schedule.capacity import overload_warning
 
         try:
-            warning = overload_warning(schedule_set.enabled(), self.settings.home / "runs.db", self.settings.workers,
+            warning = overload_warning(schedule_set.enabled(), places_for(self.settings.home).runs, self.settings.workers,
                                        dt.datetime.now(dt.timezone.utc))
         except Exception as error:  # a check that cannot be made never stops the scheduler
             warning = f"the schedules' demand on the workers could not be checked: {type(error).__name__}: {error}"

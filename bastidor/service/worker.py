@@ -30,6 +30,7 @@ from bastidor.service.heartbeat import Heartbeat
 from bastidor.service.run_lines import RunStartLine, print_request_not_run, print_run_finished
 from bastidor.service.strays import die_with_parent, registered_worker
 from bastidor.store import StoreError, open_run_store
+from bastidor.database.places import places_for
 
 __all__ = ["ServiceBinding", "Worker", "main", "worker_id_for"]
 
@@ -154,7 +155,7 @@ class Worker:
         return state
 
     def _run(self, flow: Any, request: Any, binding: ServiceBinding) -> Any:
-        store = open_run_store(self.home / "runs.db")
+        store = open_run_store(places_for(self.home).runs)
         try:
             bot = self._bot() if flow.needs_browser() else None
             run_id = new_run_id()
@@ -241,7 +242,7 @@ def _open_queue(worker: Worker, home: Path) -> Any:
 
     while not worker.should_stop():
         try:
-            return open_work_queue(home / "queue.db")
+            return open_work_queue(places_for(home).queue)
         except QueueError as error:
             worker.storage_fault(error)
     return None

@@ -23,7 +23,8 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from bastidor.store.base import AmbiguousRunIdError, RunNotFoundError, RunStore, StoreError
 from bastidor.audit.canonical import to_jsonable
 from bastidor.store.records import ItemRecord, RunRecord, StepRecord, utc_now
-from bastidor.store.schema import add_missing_columns, items, metadata, runs, steps
+from bastidor.store.schema import items, runs, steps
+from bastidor.database.schema import prepare_tables
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 RUN_FIELDS = frozenset(field.name for field in fields(RunRecord))
@@ -36,9 +37,7 @@ class SqlRunStore(RunStore):
         self.url = url
         self.engine = _create_engine(url)
         try:
-            metadata.create_all(self.engine)
-            with self.engine.begin() as connection:
-                add_missing_columns(connection)
+            prepare_tables(self.engine, "runs")
         except SQLAlchemyError as error:
             self.engine.dispose()
             raise StoreError(f"Cannot open the run store at {url}: {_reason(error)}.") from error

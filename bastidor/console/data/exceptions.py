@@ -38,6 +38,7 @@ from bastidor.console.data.items import EXPORT_LIMIT, PAGE_SIZE, clean_text, one
 from bastidor.console.data.query import parse_page
 from bastidor.store import RunStore
 from bastidor.store.schema import UtcDateTime, items, runs
+from bastidor.database.schema import prepare_tables
 
 STATE_LABELS: dict[str, str] = {
     "open": "Open", "assigned": "Assigned", "resolved": "Resolved", "retry": "Sent back for retry", "done": "Done"}
@@ -181,7 +182,7 @@ class CasePage:
 def ensure_tables(db: Engine) -> None:
     """Create the exception tables in the console database the first time they are needed."""
     if db not in _READY:
-        metadata.create_all(db)
+        prepare_tables(db, "console")
         _READY.add(db)
 
 

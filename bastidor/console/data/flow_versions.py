@@ -22,6 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from bastidor.console.data.flow_changes import summarize_change
 from bastidor.store.records import RunRecord, utc_now
 from bastidor.store.schema import UtcDateTime
+from bastidor.database.schema import prepare_tables
 
 MIN_SHA_PREFIX = 7
 
@@ -73,7 +74,7 @@ class FlowVersions:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        metadata.create_all(engine)
+        prepare_tables(engine, "console")
 
     def observe(self, flow_path: str, file: Path, runs: Iterable[RunRecord] = ()) -> FlowVersion | None:
         """Record the file's current content as a new version when it changed; note its first run.

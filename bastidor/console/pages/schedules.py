@@ -28,6 +28,7 @@ from bastidor.console.data.schedules import find_schedule, list_schedules
 from bastidor.console.render import flash, render
 from bastidor.console.security import require
 from bastidor.service.pauses import NOTE_MAX_CHARS, AlreadyPaused, PauseError, SchedulePauses, open_schedule_pauses
+from bastidor.database.places import places_for
 
 LIST_URL = "/schedules"
 logger = logging.getLogger(__name__)
@@ -97,7 +98,7 @@ def resume(request: Request) -> Response:
 @contextmanager
 def _pauses(context: ConsoleContext) -> Iterator[SchedulePauses]:
     """The pause store in the queue's database file, the one the service's scheduler reads."""
-    pauses = open_schedule_pauses(context.home / "queue.db")
+    pauses = open_schedule_pauses(places_for(context.home).queue)
     try:
         yield pauses
     finally:
