@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from disk_support import small_disk  # noqa: F401  (a fixture: a small tmpfs that can be filled)
-from pg_support import pg_url  # noqa: F401  (a fixture: a throwaway PostgreSQL database)
+from pg_support import pg_url, private_postgres  # noqa: F401  (fixtures: a throwaway PostgreSQL database; a cluster of its own)
 
 REPO = Path(__file__).resolve().parents[1]
 PORTAL_USER = "analyst"

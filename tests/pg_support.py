@@ -8,8 +8,13 @@ that need one are skipped with one line saying so and how to start it, never sil
 from __future__ import annotations
 
 import os
+import shutil
+import socket
+import subprocess
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -77,3 +82,55 @@ def pg_url() -> Iterator[str]:
         yield url
     finally:
         drop_database(url)
+
+
+@dataclass
+class PrivatePostgres:
+    """A PostgreSQL cluster of one test's own, which that test may stop, start and restart at will."""
+
+    version: str
+    name: str
+    port: int
+
+    @property
+    def url(self) -> str:
+        """The URL of the cluster's `postgres` database."""
+        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/postgres"
+
+    def restart(self) -> None:
+        """`pg_ctlcluster ... restart`: every connection to it is cut, then it answers again."""
+        _cluster_command("pg_ctlcluster", "--skip-systemctl-redirect", self.version, self.name, "restart",
+                         "-m", "fast")
+
+
+@pytest.fixture
+def private_postgres() -> Iterator[PrivatePostgres]:
+    """A new PostgreSQL cluster (pg_createcluster, trust authentication, a free port), dropped afterwards:
+    for tests that restart PostgreSQL without disturbing the tests sharing the machine's cluster."""
+    require_postgres()
+    versions = sorted(Path("/etc/postgresql").glob("*"), key=lambda path: [int(part) for part in
+                                                                           path.name.split(".") if part.isdigit()])
+    if os.geteuid() != 0 or not shutil.which("pg_createcluster") or not versions:
+        pytest.skip("a private PostgreSQL cluster needs root and pg_createcluster (Debian's postgresql-common)")
+    cluster = PrivatePostgres(versions[-1].name, f"bastidor_{uuid.uuid4().hex[:8]}", _free_port())
+    _cluster_command("pg_createcluster", cluster.version, cluster.name, "-p", str(cluster.port), "--start",
+                     "--", "--auth=trust")
+    try:
+        yield cluster
+    finally:
+        from bastidor.database.engines import close_engines
+
+        close_engines()
+        _cluster_command("pg_dropcluster", cluster.version, cluster.name, "--stop")
+
+
+def _cluster_command(*command: str) -> None:
+    result = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    if result.returncode != 0:
+        raise RuntimeError(f"{' '.join(command)} failed: {result.stderr.strip() or result.stdout.strip()}")
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]

@@ -114,7 +114,7 @@ MINIMAL_ARGUMENTS = {
     "runs": ["runs", "list"], "report": ["report", "last"], "audit": ["audit", "verify", "last"], "demo": ["demo"],
     "portal": ["portal"], "schedules": ["schedules"], "serve": ["serve"], "trigger": ["trigger", "job"],
     "items": ["items", "list", "Order entry"], "dashboard": ["dashboard"], "users": ["users", "list"],
-    "notifications": ["notifications", "check"],
+    "notifications": ["notifications", "check"], "db": ["db", "status"],
 }
 
 
@@ -125,6 +125,20 @@ def test_every_command_takes_home_after_the_command_too():
         assert parser.parse_args([*arguments, "--home", "after"]).home == "after", command
         assert parser.parse_args(["--home", "before", *arguments]).home == "before", command
         assert parser.parse_args(arguments).home is None, command
+
+
+def test_every_command_takes_the_shared_database_before_or_after_the_command():
+    url = "postgresql+psycopg://bastidor@db-host/bastidor"
+    for command, arguments in MINIMAL_ARGUMENTS.items():
+        parser = build_parser(command)
+        assert parser.parse_args([*arguments, "--database", url]).database == url, command
+        assert parser.parse_args(["--database", url, *arguments]).database == url, command
+
+
+def test_a_database_setting_that_is_not_postgresql_is_refused_with_what_to_write(tmp_path):
+    result = runner("--database", "mysql://db-host/bastidor", "runs", "list", cwd=tmp_path)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "is not a PostgreSQL URL" in result.stderr and "postgresql+psycopg://" in result.stderr
 
 
 def test_runs_list_with_home_after_the_command_reads_that_home(tmp_path):
@@ -322,7 +336,7 @@ def test_run_lines_escape_markup_and_keep_a_not_run_reason_on_one_line():
 # --- start-up: what help and validate import ---------------------------------------------------------------
 
 HEAVY = ("playwright", "starlette", "uvicorn", "sqlalchemy", "structlog", "apscheduler", "holidays", "httpx",
-         "openpyxl", "jinja2", "cryptography")
+         "openpyxl", "jinja2", "cryptography", "alembic", "psycopg")
 """Libraries that take a noticeable part of a second to import and that neither help nor `validate` needs."""
 
 

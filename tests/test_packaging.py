@@ -35,6 +35,13 @@ def test_templates_the_report_and_portal_need_are_in_the_wheel(wheel):
     assert "bastidor/demo_portal/static/portal.css" in names
 
 
+def test_schema_migrations_ship_in_the_wheel_so_an_installed_bastidor_can_upgrade_a_database(wheel):
+    names = wheel.namelist()
+    assert "bastidor/database/migrations/script.py.mako" in names
+    assert "bastidor/database/migrations/versions/queue/queue_0001_baseline.py" in names
+    assert "bastidor/database/migrations/env.py" in names
+
+
 def test_installing_provides_the_bastidor_command(wheel):
     entry_points = next(n for n in wheel.namelist() if n.endswith("entry_points.txt"))
     assert "bastidor = bastidor.cli.main:main" in wheel.read(entry_points).decode()

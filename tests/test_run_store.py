@@ -1,7 +1,8 @@
 """Run store contract: every backend keeps runs, items and steps the same way.
 
-The tests run once per backend in `BACKENDS`. To add PostgreSQL, add a location factory that returns
-its URL (for a fresh database) and the whole contract runs against it too.
+The tests that take `store` or `location` run once per backend in `BACKENDS`: a SQLite file, and a
+throwaway PostgreSQL database (skipped, saying why, where no PostgreSQL can be reached). Tests of what
+only a SQLite file has (WAL, its folders) take `tmp_path` and say so in their names.
 """
 
 from __future__ import annotations
@@ -25,13 +26,14 @@ from bastidor.store import (
 )
 
 T0 = datetime(2024, 5, 1, 9, 0, 0, 123456, tzinfo=timezone.utc)
-BACKENDS = {"sqlite-file": lambda tmp_path: tmp_path / "db" / "bastidor.db"}
+BACKENDS = {"sqlite-file": lambda request, tmp_path: tmp_path / "db" / "bastidor.db",
+            "postgresql": lambda request, tmp_path: request.getfixturevalue("pg_url")}
 
 
 @pytest.fixture(params=sorted(BACKENDS))
 def location(request, tmp_path):
-    """Where a fresh store of each backend lives."""
-    return BACKENDS[request.param](tmp_path)
+    """Where a fresh store of each backend lives: a SQLite file path, or a fresh PostgreSQL database's URL."""
+    return BACKENDS[request.param](request, tmp_path)
 
 
 @pytest.fixture

@@ -1,8 +1,9 @@
 """Pausing a schedule: its fires are recorded as skipped ("paused by ...") instead of queued, a running
 scheduler honours a pause made elsewhere without a restart, and `schedules pause/resume` audit who asked.
 
-Uses a real SQLite work queue and pause store in tmp_path, real schedules files and an injected clock;
-one test runs the real APScheduler with a one-second interval.
+Uses a real work queue and pause store, real schedules files and an injected clock; one test runs the
+real APScheduler with a one-second interval. The tests about storing pauses run on SQLite and on PostgreSQL
+(`tests/queue_backends.py`); the command-line tests use a home folder's SQLite files.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from bastidor.queue import open_work_queue
 from bastidor.schedule import load_schedules
 from bastidor.service.pauses import AlreadyPaused, open_schedule_pauses
 from bastidor.service.scheduler import FireRecorder, Scheduler
+from queue_backends import queue_database, queue_location  # noqa: F401  (fixtures: SQLite and PostgreSQL)
 
 UTC = dt.timezone.utc
 T0 = dt.datetime(2026, 1, 7, 9, 0, tzinfo=UTC)  # a Wednesday
@@ -47,9 +49,15 @@ def home(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def service(home: Path):
+def pauses_at(home: Path, queue_location):
+    """Where the queue and its pauses live: home's queue.db, or the PostgreSQL database."""
+    return home / "queue.db" if isinstance(queue_location, Path) else queue_location
+
+
+@pytest.fixture
+def service(home: Path, pauses_at):
     """The queue, an audit log and a fire recorder built the way `serve` builds them (no pause store given)."""
-    queue = open_work_queue(home / "queue.db")
+    queue = open_work_queue(pauses_at)
     audit = AuditLog.open(home / "service.jsonl", run_id="svc", flow="service", flow_sha256="0" * 64,
                           masker=SecretMasker())
     clock = Clock(T0)
@@ -66,9 +74,9 @@ def requests(queue, schedule_id: str = "job") -> dict[str, tuple[str, str | None
     return {run.key: (run.state, run.error) for run in queue.list_runs(schedule_id=schedule_id, limit=1000)}
 
 
-def test_a_paused_schedule_fire_is_skipped_with_who_paused_it_and_why(home, service):
+def test_a_paused_schedule_fire_is_skipped_with_who_paused_it_and_why(home, service, pauses_at):
     queue, recorder, _ = service
-    open_schedule_pauses(home / "queue.db").pause("job", "maria", note="portal maintenance until 14:00")
+    open_schedule_pauses(pauses_at).pause("job", "maria", note="portal maintenance until 14:00")
     assert recorder.fire(schedule(home), T0) == "skipped"
     reason = "paused by maria: portal maintenance until 14:00"
     assert requests(queue) == {"job@2026-01-07T09:00:00Z": ("skipped", reason)}
@@ -76,18 +84,18 @@ def test_a_paused_schedule_fire_is_skipped_with_who_paused_it_and_why(home, serv
     assert [(event.to_state, event.reason) for event in history] == [("skipped", reason)]
 
 
-def test_the_service_audit_log_records_the_skipped_fire_with_the_pause(home, service):
+def test_the_service_audit_log_records_the_skipped_fire_with_the_pause(home, service, pauses_at):
     _, recorder, _ = service
-    open_schedule_pauses(home / "queue.db").pause("job", "maria")
+    open_schedule_pauses(pauses_at).pause("job", "maria")
     recorder.fire(schedule(home), T0)
     records = [json.loads(line) for line in (home / "service.jsonl").read_text().splitlines()]
     fired = [record for record in records if record["event"] == "schedule.fired"]
     assert [(record["state"], record["reason"]) for record in fired] == [("skipped", "paused by maria")]
 
 
-def test_a_pause_and_a_resume_made_by_another_process_apply_at_the_next_fire(home, service):
+def test_a_pause_and_a_resume_made_by_another_process_apply_at_the_next_fire(home, service, pauses_at):
     queue, recorder, _ = service
-    console = open_schedule_pauses(home / "queue.db")  # its own connection, as the console's process has
+    console = open_schedule_pauses(pauses_at)  # its own connection, as the console's process has
     assert recorder.fire(schedule(home), T0) == "queued"
     console.pause("job", "maria")
     assert recorder.fire(schedule(home), T0 + dt.timedelta(minutes=5)) == "skipped"
@@ -96,16 +104,16 @@ def test_a_pause_and_a_resume_made_by_another_process_apply_at_the_next_fire(hom
     assert [state for state, _ in requests(queue).values()] == ["queued", "skipped", "queued"]
 
 
-def test_pausing_one_schedule_leaves_the_others_running(home, service):
+def test_pausing_one_schedule_leaves_the_others_running(home, service, pauses_at):
     queue, recorder, _ = service
-    open_schedule_pauses(home / "queue.db").pause("job", "maria")
+    open_schedule_pauses(pauses_at).pause("job", "maria")
     assert recorder.fire(schedule(home, "quick"), T0) == "queued"
 
 
-def test_fires_caught_up_after_downtime_while_paused_never_queue_a_run(home, service):
+def test_fires_caught_up_after_downtime_while_paused_never_queue_a_run(home, service, pauses_at):
     queue, recorder, clock = service
     recorder.fire(schedule(home), T0)
-    open_schedule_pauses(home / "queue.db").pause("job", "maria")
+    open_schedule_pauses(pauses_at).pause("job", "maria")
     clock.now = T0 + dt.timedelta(minutes=21)
     Scheduler(recorder, clock).catch_up(schedule(home))
     states = {key: state for key, (state, _) in requests(queue).items()}
@@ -115,12 +123,12 @@ def test_fires_caught_up_after_downtime_while_paused_never_queue_a_run(home, ser
     assert requests(queue)["job@2026-01-07T09:20:00Z"][1] == "paused by maria"
 
 
-def test_a_running_scheduler_honours_a_pause_and_a_resume_without_a_restart(home):
-    queue = open_work_queue(home / "queue.db")
+def test_a_running_scheduler_honours_a_pause_and_a_resume_without_a_restart(home, pauses_at):
+    queue = open_work_queue(pauses_at)
     audit = AuditLog.open(home / "service.jsonl", run_id="svc", flow="service", flow_sha256="0" * 64,
                           masker=SecretMasker())
     scheduler = Scheduler(FireRecorder(queue, audit))
-    pauses = open_schedule_pauses(home / "queue.db")
+    pauses = open_schedule_pauses(pauses_at)
     try:
         scheduler.start(load_schedules(home / "schedules.yaml"))
         pauses.pause("quick", "maria")
@@ -146,8 +154,8 @@ def _wait_for(queue, state: str, after: dt.datetime | None = None, timeout_s: fl
     raise AssertionError(f"no fire of 'quick' was recorded as {state} within {timeout_s} s")
 
 
-def test_pausing_a_paused_schedule_keeps_the_first_pause_and_says_who_holds_it(home):
-    pauses = open_schedule_pauses(home / "queue.db")
+def test_pausing_a_paused_schedule_keeps_the_first_pause_and_says_who_holds_it(pauses_at):
+    pauses = open_schedule_pauses(pauses_at)
     first = pauses.pause("job", "maria", note="month-end   close\n", now=T0)
     with pytest.raises(AlreadyPaused) as raised:
         pauses.pause("job", "joao", note="other")

@@ -1,6 +1,10 @@
 """Store outages and crashes mid-commit (reliability test 4): processes killed with kill -9 while they
 write to the work queue and the run store leave both databases intact, with nothing lost and nothing
-stuck; a database locked by another process makes the bots wait, not fail."""
+stuck; a database locked by another process makes the bots wait, not fail.
+
+SQLite only: these are faults of a database file (a torn write, SQLite's file lock). On PostgreSQL the
+server owns the files; its lost connections and unanswered commits are tested in
+tests/test_store_postgres_reconnect.py, and kill -9 of writers in tests/test_store_postgres_crash.py."""
 
 from __future__ import annotations
 

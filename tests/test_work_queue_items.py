@@ -1,6 +1,6 @@
 """Work item contract: adding, claiming, outcomes, retries, deadlines and leases, on a driven clock.
 
-The tests run once per backend in `BACKENDS`; a PostgreSQL backend adds its location factory here.
+Every test that takes `queue` runs on SQLite and on PostgreSQL (`tests/queue_backends.py`).
 """
 
 from __future__ import annotations
@@ -10,22 +10,16 @@ from decimal import Decimal
 
 import pytest
 
-from bastidor.queue import Backoff, LeaseLost, NewItem, NotFound, QueueError, open_work_queue
+from bastidor.queue import Backoff, LeaseLost, NewItem, NotFound, QueueError
+from queue_backends import queue, queue_database, queue_location  # noqa: F401  (fixtures: SQLite and PostgreSQL)
 
 T0 = datetime(2026, 11, 27, 10, 0, tzinfo=timezone.utc)
-BACKENDS = {"sqlite-file": lambda tmp_path: tmp_path / "queue" / "work.db"}
 Q = "orders"
 
 
 def at(seconds: float) -> datetime:
     """The driven clock: `seconds` after T0."""
     return T0 + timedelta(seconds=seconds)
-
-
-@pytest.fixture(params=sorted(BACKENDS))
-def queue(request, tmp_path):
-    with open_work_queue(BACKENDS[request.param](tmp_path), backoff=Backoff(first_s=10, factor=2)) as opened:
-        yield opened
 
 
 def add(queue, *references: str, **fields) -> list[str]:
@@ -202,6 +196,27 @@ def test_old_owner_of_a_reaped_lease_gets_lease_lost_and_records_nothing(queue):
     assert queue.complete_item(item.id, "w2", now=at(33)).state == "successful"
     with pytest.raises(LeaseLost, match="it is successful"):
         queue.complete_item(item.id, "w2", now=at(34))
+
+
+def test_an_outcome_repeated_with_the_same_time_is_recognised_as_done_and_recorded_once(queue):
+    """What a bot does when it cannot tell whether its call reached the queue (a connection lost while
+    committing): it repeats the call with the same `now`, and gets the row as it stands."""
+    add(queue, "A", "B", "C")
+    done, failed, retried = (queue.claim_item(Q, "w", 60, now=T0) for _ in range(3))
+    queue.complete_item(done.id, "w", {"n": 1}, now=at(1))
+    assert queue.complete_item(done.id, "w", {"n": 1}, now=at(1)).state == "successful"
+    queue.fail_item(failed.id, "w", "blocked", business=True, now=at(2))
+    assert queue.fail_item(failed.id, "w", "blocked", business=True, now=at(2)).state == "failed"
+    queue.fail_item(retried.id, "w", "timeout", business=False, now=at(3))
+    assert queue.fail_item(retried.id, "w", "timeout", business=False, now=at(3)).defer_until == at(13)
+    for item in (done, failed, retried):
+        assert len(queue.history(item.id)) == 3, item.reference
+    with pytest.raises(LeaseLost):
+        queue.complete_item(done.id, "w", now=at(4))
+    with pytest.raises(LeaseLost):
+        queue.complete_item(failed.id, "w", now=at(2))
+    with pytest.raises(LeaseLost):
+        queue.complete_item(done.id, "someone-else", now=at(1))
 
 
 def test_leases_of_stopped_workers_are_handed_back_at_once_and_others_kept(queue):

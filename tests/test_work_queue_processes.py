@@ -1,5 +1,7 @@
 """The work queue across real processes (multiprocessing 'spawn') on a real SQLite file: nothing is
-lost, nothing is done twice, and a killed worker's item is picked up again after its lease.
+lost, nothing is done twice, and a killed worker's item is picked up again after its lease (that test runs
+on PostgreSQL too; the PostgreSQL load tests are in test_queue_postgres_processes.py). The fork test is
+SQLite-only: it is about SQLite connections, which must never cross a fork.
 
 The worker functions below run in the child processes; each writes what it did to a JSON file.
 Timeouts only stop a hung test; nothing here asserts on speed.
@@ -18,7 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from bastidor.queue import NewItem, SqliteWorkQueue
+from bastidor.queue import NewItem, SqliteWorkQueue, open_work_queue
+from queue_backends import queue_database, queue_location  # noqa: F401  (fixtures: SQLite and PostgreSQL)
 
 SPAWN = multiprocessing.get_context("spawn")
 Q = "orders"
@@ -67,7 +70,7 @@ def _scheduler_and_bot(db: str, keys: list[str], start, report: str) -> None:
 
 def _claim_and_hang(db: str, worker: str, claimed) -> None:
     """Claim one item with a 1 s lease, say so, then hang until killed."""
-    queue = SqliteWorkQueue(db)
+    queue = open_work_queue(db)
     queue.claim_item(Q, worker, 1.0)
     claimed.set()
     time.sleep(600)
@@ -75,7 +78,7 @@ def _claim_and_hang(db: str, worker: str, claimed) -> None:
 
 def _claim_when_free(db: str, worker: str, report: str) -> None:
     """Poll until an item can be claimed (its old lease has expired), then complete it."""
-    with SqliteWorkQueue(db) as queue:
+    with open_work_queue(db) as queue:
         give_up = time.monotonic() + 60
         while (item := queue.claim_item(Q, worker, 30)) is None and time.monotonic() < give_up:
             time.sleep(0.1)
@@ -161,9 +164,9 @@ def test_a_run_key_enqueued_by_several_processes_at_once_runs_once(tmp_path):
     assert {(r.state, r.attempts, r.run_id) for r in requests} == {("done", 1, f"run-{r.id}") for r in requests}
 
 
-def test_item_of_a_killed_worker_is_claimed_again_after_its_lease_and_ends_once(tmp_path):
-    db = tmp_path / "queue.db"
-    with SqliteWorkQueue(db) as queue:
+def test_item_of_a_killed_worker_is_claimed_again_after_its_lease_and_ends_once(tmp_path, queue_location):
+    db = queue_location
+    with open_work_queue(db) as queue:
         queue.add_items(Q, [NewItem("ORD-1", {"qty": 1})])
     claimed = SPAWN.Event()
     doomed = SPAWN.Process(target=_claim_and_hang, args=(str(db), "worker-A", claimed))
@@ -175,7 +178,7 @@ def test_item_of_a_killed_worker_is_claimed_again_after_its_lease_and_ends_once(
         doomed.join(JOIN_TIMEOUT_S)
     assert doomed.exitcode == -signal.SIGKILL
     run_all([SPAWN.Process(target=_claim_when_free, args=(str(db), "worker-B", str(tmp_path / "b-0.json")))])
-    with SqliteWorkQueue(db) as queue:
+    with open_work_queue(db) as queue:
         [item] = queue.items(Q)
         history = [(e.from_state, e.to_state, e.attempt, e.worker) for e in queue.history(item.id)]
     assert reports(tmp_path, "b", 1) == [item.id]
@@ -186,6 +189,7 @@ def test_item_of_a_killed_worker_is_claimed_again_after_its_lease_and_ends_once(
 
 
 def test_a_queue_opened_before_a_fork_opens_its_own_connections_in_the_child(tmp_path):
+    """SQLite only: SQLite connections must never cross a fork."""
     with SqliteWorkQueue(tmp_path / "queue.db") as queue:
         queue.add_items(Q, [NewItem(f"ORD-{n}") for n in range(20)])
         mine = queue.claim_item(Q, "parent", 30)

@@ -1,6 +1,7 @@
 """Run request contract: one run per key, claim order, leases, release, missed and skipped fires.
 
-The tests run once per backend in `BACKENDS`; a PostgreSQL backend adds its location factory here.
+Every test that takes `queue` runs on SQLite and on PostgreSQL (`tests/queue_backends.py`); the last ones
+are about opening a backend and say which.
 """
 
 from __future__ import annotations
@@ -9,22 +10,16 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from bastidor.queue import LeaseLost, QueueError, SqliteWorkQueue, open_work_queue
+from bastidor.queue import LeaseLost, PostgresWorkQueue, QueueError, SqliteWorkQueue, open_work_queue
+from queue_backends import queue, queue_database, queue_location  # noqa: F401  (fixtures: SQLite and PostgreSQL)
 
 T0 = datetime(2026, 11, 27, 10, 5, tzinfo=timezone.utc)
-BACKENDS = {"sqlite-file": lambda tmp_path: tmp_path / "queue" / "work.db"}
 FLOW = "flows/order_entry.yaml"
 
 
 def at(seconds: float) -> datetime:
     """The driven clock: `seconds` after T0."""
     return T0 + timedelta(seconds=seconds)
-
-
-@pytest.fixture(params=sorted(BACKENDS))
-def queue(request, tmp_path):
-    with open_work_queue(BACKENDS[request.param](tmp_path)) as opened:
-        yield opened
 
 
 def fire(queue, schedule: str, minutes: int, **fields) -> bool:
@@ -151,6 +146,17 @@ def test_heartbeat_keeps_a_run_leased(queue):
     assert queue.finish_run(request.id, "w", "done", now=at(51)).state == "done"
 
 
+def test_a_finish_repeated_with_the_same_time_is_recognised_and_resumes_nothing_twice(queue):
+    fire(queue, "demo", 0)
+    request = queue.claim_run("w", 60, now=at(0))
+    queue.finish_run(request.id, "w", "done", run_id="r-1", now=at(5))
+    again = queue.finish_run(request.id, "w", "done", run_id="r-1", now=at(5))
+    assert (again.state, again.run_id) == ("done", "r-1")
+    assert [e.to_state for e in queue.run_history(request.id)] == ["queued", "running", "done"]
+    with pytest.raises(LeaseLost):
+        queue.finish_run(request.id, "w", "failed", now=at(5))
+
+
 def test_released_run_is_queued_again_without_counting_the_attempt(queue):
     fire(queue, "demo", 0)
     request = queue.claim_run("w", 30, now=at(0))
@@ -171,11 +177,19 @@ def test_bad_states_are_refused_with_a_clear_message(queue):
 def test_queue_opens_from_a_sqlite_url_and_refuses_other_backends_clearly(tmp_path):
     with open_work_queue(f"sqlite:///{tmp_path / 'q.db'}") as opened:
         assert isinstance(opened, SqliteWorkQueue) and opened.path == tmp_path / "q.db"
-    with pytest.raises(QueueError, match="cannot use 'postgresql' yet.*runs/queue.db"):
-        open_work_queue("postgresql://db/bastidor")
+    with pytest.raises(QueueError, match="cannot use 'mysql'.*runs/queue.db.*postgresql"):
+        open_work_queue("mysql://db/bastidor")
+
+
+def test_queue_opens_on_postgresql_from_any_spelling_of_its_url(pg_url):
+    plain = pg_url.replace("postgresql+psycopg://", "postgresql://")
+    with open_work_queue(plain) as opened:
+        assert isinstance(opened, PostgresWorkQueue) and opened.url == pg_url
+        assert fire(opened, "demo", 0)
 
 
 def test_sqlite_queue_uses_wal_and_creates_parent_folders(tmp_path):
+    """SQLite only: WAL and the file's folders are SQLite matters."""
     with SqliteWorkQueue(tmp_path / "deep" / "er" / "q.db") as opened:
         with opened.database.reading() as connection:
             assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"

@@ -76,7 +76,7 @@ def read_chain(data: bytes) -> Chain:
 
 def _parse_line(number: int, raw: bytes) -> Record | Damaged:
     if not raw.strip():
-        return Damaged(number, f"line {number} is empty: the file was edited")
+        return Damaged(number, f"line {number} is empty: the log was edited")
     try:
         data = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as error:

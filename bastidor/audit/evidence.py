@@ -2,33 +2,32 @@
 
 A record names a file with a hash in two ways: a failed step's ``screenshot`` and ``screenshot_sha256``,
 and a step's ``result`` from `bastidor.actions.browser_files` (``screenshot`` and ``screenshot_sha256``
-from the ``screenshot`` step, ``file`` and ``sha256`` from ``download``). Relative paths are relative to
-the log's folder (the run folder) and may not lead out of it. Absolute paths (downloads) are checked where
-they were saved; when that is gone and the path runs through the run's own folder, the same file is looked
-for in the log's folder, so a run folder that was moved as a whole still verifies.
+from the ``screenshot`` step, ``file`` and ``sha256`` from ``download``). The files are read from an
+`bastidor.audit.artifacts.ArtifactStore`: the log's own folder for a log file (relative paths may not lead
+out of it; see `LocalArtifactStore`), or the shared database for a log read from there. Either way a file
+whose bytes no longer hash to what the log recorded is reported the same way.
 """
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
+from bastidor.audit.artifacts import ArtifactStore, ArtifactUnavailable
 from bastidor.audit.chain import Record
 from bastidor.audit.verdicts import VerifyResult
 
 EVIDENCE_KEYS = (("screenshot", "screenshot_sha256"), ("file", "sha256"))
 """(file key, hash key) pairs that name an evidence file and its SHA-256."""
-_CHUNK = 1 << 20
+CHANGED = "was changed after it was recorded: its SHA-256 no longer matches the one in the log"
 
 
-def check_evidence(result: VerifyResult, records: list[Record], folder: Path) -> None:
-    """Note an error for every evidence file that is missing, changed or outside the log's folder."""
+def check_evidence(result: VerifyResult, records: list[Record], store: ArtifactStore) -> None:
+    """Note an error for every evidence file that is missing, changed or out of the store's reach."""
     for record in records:
         for name, digest in evidence_of(record.data):
             result.evidence_files += 1
-            problem = _problem_with(name, digest, folder, str(record.data.get("run_id")))
+            problem = evidence_problem(store, str(record.data.get("run_id")), name, digest)
             if problem:
                 result.add(record.line, record.seq, f"{record.where}: the evidence file {name} {problem}",
                            area="evidence")
@@ -46,36 +45,10 @@ def evidence_of(record: dict[str, Any]) -> Iterator[tuple[str, str]]:
                 yield name, digest
 
 
-def _problem_with(name: str, digest: str, folder: Path, run_id: str) -> str | None:
-    path = _locate(Path(name), folder, run_id)
-    if path is None:
-        return "leads out of the log's folder: evidence is only looked for inside it"
+def evidence_problem(store: ArtifactStore, run_id: str, name: str, digest: str) -> str | None:
+    """What is wrong with the evidence file `name` in `store` (a phrase that follows its name), or None."""
     try:
-        actual = _sha256_of(path)
-    except FileNotFoundError:
-        return "is missing: it was deleted or moved"
-    except OSError as error:
-        return f"cannot be read ({error.strerror or error})"
-    if actual != digest.lower():
-        return "was changed after it was recorded: its SHA-256 no longer matches the one in the log"
-    return None
-
-
-def _locate(path: Path, folder: Path, run_id: str) -> Path | None:
-    if not path.is_absolute():
-        candidate = folder / path
-        inside = candidate.resolve().is_relative_to(folder.resolve())
-        return candidate if inside else None
-    if path.exists() or run_id not in path.parts:
-        return path
-    tail = path.parts[len(path.parts) - path.parts[::-1].index(run_id):]
-    moved = folder.joinpath(*tail)
-    return moved if tail and moved.exists() else path
-
-
-def _sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as stream:
-        while chunk := stream.read(_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
+        actual = store.sha256(run_id, name)
+    except ArtifactUnavailable as problem:
+        return str(problem)
+    return CHANGED if actual != digest.lower() else None

@@ -60,6 +60,13 @@ class VerifyResult:
     unsigned_reason: str | None = None
     evidence_files: int = 0
     verdict: str = NOT_VERIFIED
+    source: str | None = None
+    """Where the log was read when not from a file (the shared database), for messages."""
+
+    @property
+    def label(self) -> str:
+        """The log as messages name it: its file, or where it was read."""
+        return self.source or str(self.path)
 
     @property
     def ok(self) -> bool:
@@ -113,14 +120,14 @@ def format_result(result: VerifyResult) -> str:
 def _verified(result: VerifyResult) -> str:
     ending = "" if result.open_ended else ", ends with run.finished and its closing checkpoint"
     evidence = f", {result.evidence_files} evidence files match" if result.evidence_files else ""
-    return (f"OK: {result.path}: {result.records} records of {result.kind} {result.run_id}, hash chain intact, "
+    return (f"OK: {result.label}: {result.records} records of {result.kind} {result.run_id}, hash chain intact, "
             f"every record signed (last seal: {result.proven_by}){ending}{evidence} "
             f"(last hash {str(result.last_hash)[:16]}).")
 
 
 def _incomplete(result: VerifyResult) -> str:
     if not result.records:
-        return f"INCOMPLETE: {result.path}: the log is empty; nothing in it can have been edited."
+        return f"INCOMPLETE: {result.label}: the log is empty; nothing in it can have been edited."
     proven = (f"the records up to line {result.proven_line} (seq {result.proven_seq}) are proven by "
               f"{result.proven_by}")
     unsigned = (f"the {result.unsigned_after} record{'s' * (result.unsigned_after != 1)} after it "
@@ -129,13 +136,13 @@ def _incomplete(result: VerifyResult) -> str:
     stopped = ("The last records were written after the last seal (a process stopped before sealing them, or "
                "they were added)." if result.open_ended else
                "The process that wrote it stopped before it closed the log (killed, crashed, or still running).")
-    return (f"INCOMPLETE: {result.path}: {result.records} records of {result.kind} {result.run_id}, none edited, "
+    return (f"INCOMPLETE: {result.label}: {result.records} records of {result.kind} {result.run_id}, none edited, "
             f"removed or reordered; {proven}; {unsigned}. {stopped}")
 
 
 def _unsigned(result: VerifyResult) -> str:
     count = result.unsigned_after
-    return (f"UNSIGNED: {result.path}: {result.records} records of {result.kind} {result.run_id}, hash chain intact, "
+    return (f"UNSIGNED: {result.label}: {result.records} records of {result.kind} {result.run_id}, hash chain intact, "
             f"but {count} record{'s' * (count != 1)} {'were' if count != 1 else 'was'} written without a signature: "
             f"{result.unsigned_reason}. Nothing proves {'they were' if count != 1 else 'it was'} not rewritten; "
             "make the signing key usable (see `runner.py audit key`).")
@@ -143,7 +150,7 @@ def _unsigned(result: VerifyResult) -> str:
 
 def _not_verified(result: VerifyResult) -> str:
     count = len(result.problems)
-    return f"NOT VERIFIED: {result.path}: {result.records} records, {count} problem{'s' * (count != 1)}."
+    return f"NOT VERIFIED: {result.label}: {result.records} records, {count} problem{'s' * (count != 1)}."
 
 
 _HEADLINES = {VERIFIED: _verified, INCOMPLETE: _incomplete, UNSIGNED: _unsigned, NOT_VERIFIED: _not_verified}

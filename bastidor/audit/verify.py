@@ -9,6 +9,9 @@
 3. how the log ends, by its kind (`bastidor.audit.endings`), and the run store's last hash when given;
 4. every evidence file the log names, by its SHA-256 (`bastidor.audit.evidence`).
 
+`verify_audit_bytes` runs the same checks on a log read from the shared database (its evidence from the
+database's artifact store), so a copy there is judged exactly as the file.
+
 The findings add up to one verdict (`bastidor.audit.verdicts`): verified, incomplete, unsigned or
 NOT VERIFIED. Public keys come from `public_keys` or, by default, from `verification_keys`; the anchor is
 looked for in `anchors_dir`, by default the anchors folder beside the signing key.
@@ -23,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from bastidor.audit.anchors import AnchorStore, AnchorUnreadable, anchor_file_name, anchors_folder
+from bastidor.audit.artifacts import ArtifactStore, LocalArtifactStore
 from bastidor.audit.chain import read_chain
 from bastidor.audit.endings import check_ending
 from bastidor.audit.evidence import check_evidence
@@ -36,7 +40,7 @@ from bastidor.audit.verdicts import (
     format_result,
 )
 
-__all__ = ["AuditProblem", "VerifyResult", "format_result", "verify_audit_log"]
+__all__ = ["AuditProblem", "VerifyResult", "format_result", "verify_audit_bytes", "verify_audit_log"]
 
 
 def verify_audit_log(path: str | Path, expected_last_hash: str | None = None, *,
@@ -47,23 +51,42 @@ def verify_audit_log(path: str | Path, expected_last_hash: str | None = None, *,
     `expected_last_hash` and `expected_run_id` are what the run store kept for the run the log should belong
     to; `public_keys` the keys to trust (by key id, or a list of keys); `anchors_dir` where the anchors are."""
     result = VerifyResult(path=Path(path))
-    anchor = _anchor_lookup(result.path, Path(anchors_dir) if anchors_dir else anchors_folder())
+    folder = Path(anchors_dir) if anchors_dir else anchors_folder()
+    anchor = _anchor_lookup(_identity_of_file(result.path), folder)
     try:
         data = result.path.read_bytes()  # after the anchor: a log being written only ever gets ahead of it
     except OSError as error:
         result.add(None, None, f"cannot read {path}: {error.strerror or error}")
         return result
+    return _verify(result, data, anchor, LocalArtifactStore(folder=result.path.parent), expected_last_hash,
+                   public_keys, folder, expected_run_id)
+
+
+def verify_audit_bytes(data: bytes, artifacts: ArtifactStore, source: str, expected_last_hash: str | None = None,
+                       *, public_keys: Mapping[str, Any] | Iterable[Any] | None = None,
+                       anchors_dir: str | Path | None = None, expected_run_id: str | None = None) -> VerifyResult:
+    """Verify a log's bytes read from elsewhere than a file (the shared database), exactly as a file is
+    verified; its evidence comes from `artifacts`, and `source` names where the log was read, for messages."""
+    result = VerifyResult(path=Path(source), source=source)
+    folder = Path(anchors_dir) if anchors_dir else anchors_folder()
+    anchor = _anchor_lookup(_identity(data.split(b"\n", 3)[:3]), folder)
+    return _verify(result, data, anchor, artifacts, expected_last_hash, public_keys, folder, expected_run_id)
+
+
+def _verify(result: VerifyResult, data: bytes, anchor: AnchorLookup, artifacts: ArtifactStore,
+            expected_last_hash: str | None, public_keys: Mapping[str, Any] | Iterable[Any] | None,
+            anchors: Path, expected_run_id: str | None) -> VerifyResult:
     chain = read_chain(data)
     result.run_id, result.records, result.problems = chain.run_id, chain.records, chain.problems
     _check_owner(result, expected_run_id)
     if not chain.records and expected_run_id is not None:
-        _check_not_emptied(result, expected_run_id, Path(anchors_dir) if anchors_dir else anchors_folder())
+        _check_not_emptied(result, expected_run_id, anchors)
     records = chain.in_order
     kind = kind_of(records[0].data.get("flow") if records else None)
     result.kind, result.open_ended = kind.description, kind.open_ended
     SealCheck(result, records, _trusted_keys(public_keys, result), anchor).run()
     check_ending(result, records, kind, expected_last_hash)
-    check_evidence(result, records, result.path.parent)
+    check_evidence(result, records, artifacts)
     result.verdict = decide_verdict(result)
     return result
 
@@ -94,8 +117,7 @@ def _trusted_keys(public_keys: Mapping[str, Any] | Iterable[Any] | None, result:
     return {key_id_of(key): key for key in public_keys}
 
 
-def _anchor_lookup(path: Path, folder: Path) -> AnchorLookup:
-    identity = _identity(path)
+def _anchor_lookup(identity: tuple[str, str] | None, folder: Path) -> AnchorLookup:
     if identity is None:
         return AnchorLookup(folder)
     try:
@@ -106,13 +128,18 @@ def _anchor_lookup(path: Path, folder: Path) -> AnchorLookup:
         return AnchorLookup(folder, unusable=f"the anchor in {folder} cannot be read ({error.strerror or error})")
 
 
-def _identity(path: Path) -> tuple[str, str] | None:
-    """The log's (run id, first record's hash), read from its first lines alone (the first may be torn)."""
+def _identity_of_file(path: Path) -> tuple[str, str] | None:
+    """The log's identity, read from its first lines alone."""
     try:
         with open(path, "rb") as stream:
             lines = [stream.readline() for _ in range(3)]
     except OSError:
         return None
+    return _identity(lines)
+
+
+def _identity(lines: list[bytes]) -> tuple[str, str] | None:
+    """The log's (run id, first record's hash), from its first lines (the first may be torn)."""
     for line in lines:
         try:
             record = json.loads(line)

@@ -28,6 +28,7 @@ def register(commands) -> None:
 
 def dashboard_command(args) -> int:
     """Serve the console until Ctrl-C."""
+    from bastidor.cli.commands_db import upgrade_before_start
     from bastidor.console.app import ConsoleSettings, create_app
     from bastidor.console.context import open_context
     from bastidor.console.keys import ConsoleKeyError, load_or_create_secret_key
@@ -36,6 +37,8 @@ def dashboard_command(args) -> int:
     from bastidor.store import StoreError
 
     home = home_dir(args)
+    if not upgrade_before_start(home):  # the shared database may be behind this Bastidor
+        return 2
     try:
         context = open_context(home, args.flows, args.schedules)
         settings = ConsoleSettings(secret_key=load_or_create_secret_key(context.home), https_only=args.https_only)

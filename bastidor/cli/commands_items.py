@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict
 
-from bastidor.cli.common import error_out, home_dir, os_user
+from bastidor.cli.common import database_errors_in_one_line, error_out, home_dir, os_user
 from bastidor.cli.item_lookup import LookupProblem, find_item, queue_name_for, queue_names
 from bastidor.queue.records import ITEM_STATES
 from bastidor.database.places import places_for
@@ -42,6 +42,7 @@ def register(commands) -> None:
     requeue.set_defaults(handler=requeue_item)
 
 
+@database_errors_in_one_line
 def list_items(args) -> int:
     """Print the flow's items with state, attempts and reason."""
     from bastidor.queue import open_work_queue
@@ -81,10 +82,11 @@ def _nothing_listed(name: str, state: str | None, known: list[str]) -> str:
     if state is not None and name in known:
         return f"no {state} items in the queue '{name}'"
     if not known:
-        return f"no items in the queue '{name}' (no flow has queued items in this home folder yet)"
+        return f"no items in the queue '{name}' (no flow has queued items in {_where()} yet)"
     return f"no items in the queue '{name}'; flows with queued items: {', '.join(repr(q) for q in known)}"
 
 
+@database_errors_in_one_line
 def show_history(args) -> int:
     """Print one item's state changes, oldest first."""
     from bastidor.queue import open_work_queue
@@ -104,6 +106,7 @@ def show_history(args) -> int:
     return 0
 
 
+@database_errors_in_one_line
 def requeue_item(args) -> int:
     """Send a failed item back to new, audited with the user who asked."""
     from bastidor.audit import AuditWriteError
@@ -126,6 +129,12 @@ def requeue_item(args) -> int:
         return 3
     print(f"{item.queue_name} / {item.reference} is queued again; the flow's next run takes it")
     return 0
+
+
+def _where() -> str:
+    """Where the queue is, for messages: this home folder, or the shared database."""
+    places = places_for(home_dir(None))
+    return places.describe() if places.shared else "this home folder"
 
 
 def _flow_name(written: str | None) -> str | None:

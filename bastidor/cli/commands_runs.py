@@ -7,7 +7,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bastidor.cli.common import find_run, home_dir, open_store
+from bastidor.cli.common import database_errors_in_one_line, find_run, home_dir, open_store
 from bastidor.database.places import is_postgres, places_for
 
 if TYPE_CHECKING:  # rich, the store and the queue load when a command reads runs, not for `--help`
@@ -38,6 +38,7 @@ def register(commands) -> None:
     report.set_defaults(handler=report_run)
 
 
+@database_errors_in_one_line
 def list_runs(args) -> int:
     """Print the run history as a table, or as JSON with --json; then what the service reports: a storage
     fault it is working through, and work waiting in a queue with no run to take it."""
@@ -61,9 +62,12 @@ def list_runs(args) -> int:
 
 
 def no_runs_line(home: Path, flow: str | None) -> str:
-    """What `runs list` says when there is nothing to list: where it looked, and how to start a run."""
+    """What `runs list` says when there is nothing to list: where it looked (the home folder, or the shared
+    database), and how to start a run."""
     which = f"no runs of '{flow}'" if flow else "no runs yet"
-    return f"{which} in {home.resolve()}; start one with: python runner.py run flows/<flow>.yaml"
+    places = places_for(home)
+    where = places.describe() if places.shared else str(home.resolve())
+    return f"{which} in {where}; start one with: python runner.py run flows/<flow>.yaml"
 
 
 def _runs_table(runs: list[RunRecord]) -> Table:
@@ -123,6 +127,7 @@ def _queue_if_any(home: Path) -> WorkQueue | None:
         return None
 
 
+@database_errors_in_one_line
 def show_run(args) -> int:
     """Print one run: its counts, what went wrong first, then its step tree with attempts, values read and
     messages logged, and where its audit log is."""
@@ -145,6 +150,7 @@ def show_run(args) -> int:
     return 0
 
 
+@database_errors_in_one_line
 def report_run(args) -> int:
     """Write the HTML report for a run and print its path."""
     from bastidor.report.html import write_run_report
@@ -153,9 +159,18 @@ def report_run(args) -> int:
     run = find_run(store, args.run)
     if run is None:
         return 2
-    output = Path(args.output) if args.output else Path(run.audit_path).parent / "report.html"
+    output = Path(args.output) if args.output else default_report_path(home_dir(args), run)
     print(write_run_report(store, run.run_id, output))
     return 0
+
+
+def default_report_path(home: Path, run: RunRecord) -> Path:
+    """report.html in the run's folder, or, for a run whose folder is on another machine (a shared
+    database), in this home's runs/<run id>/ folder."""
+    run_dir = Path(run.audit_path).parent if run.audit_path else None
+    if run_dir is not None and run_dir.is_dir():
+        return run_dir / "report.html"
+    return home / "runs" / run.run_id / "report.html"
 
 
 def _jsonable(value):

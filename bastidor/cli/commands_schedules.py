@@ -8,11 +8,12 @@ import datetime as dt
 import json
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bastidor.cli.common import error_out, home_dir, os_user
 from bastidor.flow.diagnostics import FlowValidationError, did_you_mean, display_path
-from bastidor.database.places import places_for
+from bastidor.database.places import is_postgres, places_for
 
 if TYPE_CHECKING:  # the schedules (APScheduler, holidays) and the pause store (SQLAlchemy) load when used
     from bastidor.schedule import Schedule, ScheduleSet
@@ -178,7 +179,7 @@ def _current_pauses(args) -> dict[str, Pause]:
     from bastidor.service.pauses import PauseError, open_schedule_pauses
 
     database = places_for(home_dir(args)).queue
-    if not database.is_file():
+    if not is_postgres(database) and not Path(database).is_file():
         return {}
     try:
         pauses = open_schedule_pauses(database)

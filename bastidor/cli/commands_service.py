@@ -36,6 +36,7 @@ def register(commands) -> None:
 
 def serve_command(args) -> int:
     """Run the service until SIGTERM or Ctrl-C."""
+    from bastidor.cli.commands_db import upgrade_before_start
     from bastidor.queue import open_work_queue
     from bastidor.schedule import load_schedules
     from bastidor.service.serve import Service, ServiceSettings
@@ -50,6 +51,8 @@ def serve_command(args) -> int:
         print(error, file=sys.stderr)
         return 2
     home = home_dir(args)
+    if not upgrade_before_start(home):  # the shared database may be behind this Bastidor
+        return 2
     base_url = args.base_url or (f"http://127.0.0.1:{port}" if args.port is not None else None)
     settings = ServiceSettings(home=home, schedules=schedules, workers=args.workers,
                                drain_timeout_s=args.drain_timeout, lease_s=args.lease,

@@ -11,7 +11,7 @@ import getpass
 import sys
 
 from bastidor.audit import AuditWriteError
-from bastidor.cli.common import error_out, home_dir, os_user
+from bastidor.cli.common import database_errors_in_one_line, error_out, home_dir, os_user
 from bastidor.console.roles import ROLE_DESCRIPTIONS, ROLES
 from bastidor.database.places import places_for
 
@@ -39,6 +39,7 @@ def register(commands) -> None:
     set_password.set_defaults(handler=set_password_command)
 
 
+@database_errors_in_one_line
 def add_command(args) -> int:
     """Add a user with the password read from standard input."""
     from bastidor.console.users import UserError, check_name
@@ -53,6 +54,7 @@ def add_command(args) -> int:
                    "(`runner.py dashboard`)", role=args.role)
 
 
+@database_errors_in_one_line
 def list_command(args) -> int:
     """Print the users: name, role, when added."""
     users, _ = _open(args)
@@ -67,18 +69,21 @@ def list_command(args) -> int:
     return 0
 
 
+@database_errors_in_one_line
 def remove_command(args) -> int:
     """Remove a user (never the last admin); their open console sessions end."""
     return _change(args, lambda users, then: users.remove(args.name, then=then), "user.remove",
                    f"removed {args.name}", end_sessions=True)
 
 
+@database_errors_in_one_line
 def set_role_command(args) -> int:
     """Give a user another role (never leaves the console without an admin)."""
     return _change(args, lambda users, then: users.set_role(args.name, args.role, then=then), "user.set_role",
                    f"{args.name} is now {args.role}", role=args.role)
 
 
+@database_errors_in_one_line
 def set_password_command(args) -> int:
     """Replace a user's password with one read from standard input."""
     from bastidor.console.users import UserError

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -41,6 +43,38 @@ def find_run(store: RunStore, run_ref: str) -> RunRecord | None:
     if run is None:
         error_out(f"no run '{run_ref}': see `bastidor runs list`")
     return run
+
+
+def database_errors_in_one_line(handler: Callable[[object], int]) -> Callable[[object], int]:
+    """Wrap a command: a run store, work queue or console database that cannot be opened or read (the
+    shared database is down, its URL is wrong, its schema is from another version) prints one line
+    naming the database and exits 2, instead of a traceback."""
+    @functools.wraps(handler)
+    def run(args) -> int:
+        from sqlalchemy.exc import SQLAlchemyError
+
+        from bastidor.queue import QueueError
+        from bastidor.store import StoreError
+
+        try:
+            return handler(args)
+        except (StoreError, QueueError) as error:
+            error_out(str(error))
+        except SQLAlchemyError as error:
+            error_out(database_problem(args, error))
+        return 2
+
+    return run
+
+
+def database_problem(args, error: Exception) -> str:
+    """One line for a database error met by a command: which database, the cause, what to check."""
+    from bastidor.database import places_for
+
+    original = getattr(error, "orig", None) or error
+    cause = (str(original).strip().splitlines() or [type(original).__name__])[0]
+    return (f"the database ({places_for(home_dir(args)).describe()}) cannot be used: {cause}. Check that it "
+            "is running and reachable, and the URL in --database or $BASTIDOR_DATABASE_URL")
 
 
 def os_user() -> str:

@@ -43,6 +43,7 @@ COMMAND_MODULES = {
     "dashboard": "bastidor.cli.commands_dashboard",
     "users": "bastidor.cli.commands_users",
     "notifications": "bastidor.notify.__main__",
+    "db": "bastidor.cli.commands_db",
 }
 """Which module registers each command, in the order `--help` lists them."""
 

@@ -1,7 +1,9 @@
 """What every console page works with: the home folder, the run store, the queue, users, audit, the console db.
 
 ``get_context(request)`` returns the `ConsoleContext` the app was built with. Tests build one with
-`open_context(home)` (or ``tests/console_support.make_console``) and use it without HTTP.
+`open_context(home)` (or ``tests/console_support.make_console``) and use it without HTTP. With a shared
+database (`--database URL`) the store, the queue and the console db are its tables, so a console on any
+machine shows the runs, items and users of every machine; the home folder keeps the console's own files.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from starlette.requests import Request
 
 from bastidor.cli.common import open_store
 from bastidor.console.console_audit import ConsoleAudit, console_audit_path
-from bastidor.console.db import open_console_db
+from bastidor.console.db import close_console_db, open_console_db
 from bastidor.console.users import UserStore
 from bastidor.queue import WorkQueue, open_work_queue
 from bastidor.store import RunStore
@@ -41,10 +43,10 @@ class ConsoleContext:
         return self.home / "runs"
 
     def close(self) -> None:
-        """Release the store, queue and database connections."""
+        """Release the store, queue and database connections (a shared PostgreSQL engine stays open)."""
         self.store.close()
         self.queue.close()
-        self.db.dispose()
+        close_console_db(self.db)
 
 
 def open_context(home: str | Path, flows_dir: str | Path = "flows", schedules_path: str | Path = "schedules.yaml",
@@ -56,10 +58,11 @@ def open_context(home: str | Path, flows_dir: str | Path = "flows", schedules_pa
     """
     home = Path(home).expanduser().resolve()
     home.mkdir(parents=True, exist_ok=True)
-    db = open_console_db(places_for(home).console)
+    places = places_for(home)
+    db = open_console_db(places.console)
     return ConsoleContext(
         home=home, flows_dir=Path(flows_dir).resolve(), schedules_path=Path(schedules_path).resolve(),
-        store=store or open_store(home), queue=open_work_queue(places_for(home).queue),
+        store=store or open_store(home), queue=open_work_queue(places.queue),
         users=UserStore(db, hasher), audit=ConsoleAudit(console_audit_path(home)), db=db)
 
 

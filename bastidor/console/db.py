@@ -1,22 +1,30 @@
-"""The console's own SQLite database (home/console.db): users, exception workflow, flow versions.
+"""The console's own database: users, sessions, exception workflow, flow versions.
 
-Each console module defines its own `Table`s on its own `MetaData` and calls ``create_all(engine)``
-on first use; this module only opens the engine with the same SQLite settings as the run store
-(WAL, a busy timeout, foreign keys).
+Embedded, it is the SQLite file home/console.db (with the run store's settings: WAL, a busy timeout,
+foreign keys). With a shared database (`places_for(home).console` is then its URL) the console's tables
+live in PostgreSQL beside every other store's, so users added on one machine sign in on any console, and
+the engine is the process's shared one. Each console module defines its own `Table`s and calls
+`prepare_tables(engine, "console")` on first use.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from sqlalchemy import Engine, create_engine, event
 
-from bastidor.store.sql import configure_sqlite_connection
+from sqlalchemy import Engine
+
+from bastidor.store.engines import database_url, open_engine
 
 
-def open_console_db(path: str | Path) -> Engine:
-    """A SQLAlchemy engine on the SQLite file at `path` (its folder is created when missing)."""
-    path = Path(path).expanduser().resolve()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(f"sqlite:///{path}")
-    event.listen(engine, "connect", configure_sqlite_connection)
+def open_console_db(location: str | Path) -> Engine:
+    """An engine on the console database at `location`: a SQLite file path (its folder is created when
+    missing) or the shared PostgreSQL URL."""
+    engine, _shared = open_engine(database_url(location))
     return engine
+
+
+def close_console_db(engine: Engine) -> None:
+    """Release the console database's connections; a shared PostgreSQL engine stays open for the process's
+    other stores (it is closed with `bastidor.database.engines.close_engines`)."""
+    if engine.dialect.name == "sqlite":
+        engine.dispose()

@@ -40,6 +40,7 @@ NAV_ITEMS: tuple[tuple[str, str, str], ...] = (
     ("Exceptions", "/exceptions", "viewer"),
     ("Flows", "/flows", "viewer"),
     ("Schedules", "/schedules", "viewer"),
+    ("Bots", "/bots", "viewer"),
     ("KPIs", "/kpis", "viewer"),
     ("Users", "/users", "admin"),
 )

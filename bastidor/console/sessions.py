@@ -2,7 +2,8 @@
 
 The session cookie is signed but kept by the browser; on its own, a copy of it would stay valid until it
 expires even after sign-out. Each sign-in therefore gets a random session id kept in ``console_sessions``
-(home/console.db); a cookie whose id is no longer there is treated as signed out.
+(home/console.db, or the shared database, so removing a user on any machine signs them out of every console);
+a cookie whose id is no longer there is treated as signed out.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""The console's users: names, roles and argon2 password hashes in home/console.db.
+"""The console's users: names, roles and argon2 password hashes in the console database (home/console.db, or
+the shared PostgreSQL database, where a user added on one machine signs in on every console).
 
 Passwords are never stored or logged: only their argon2id hash (argon2-cffi's `PasswordHasher`).
 Checking a password takes the same time whether or not the user exists, so sign-in answers do not
@@ -15,7 +16,8 @@ from datetime import datetime
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import Column, Engine, MetaData, String, Table, Text, delete, func, insert, or_, select, update
+from sqlalchemy import (Column, Connection, Engine, MetaData, String, Table, Text, delete, func, insert, or_, select,
+                        update)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql import ColumnElement
 
@@ -144,6 +146,7 @@ class UserStore:
             self._keep_an_admin(name)
         guard = _not_the_last_admin() if role != "admin" else users_table.c.name == name
         with self.engine.begin() as connection:
+            _lock_admins(connection)
             changed = connection.execute(update(users_table).where(users_table.c.name == name, guard)
                                          .values(role=role)).rowcount
             self._check_changed(changed, name)
@@ -163,6 +166,7 @@ class UserStore:
         if user.role == "admin":
             self._keep_an_admin(name)
         with self.engine.begin() as connection:
+            _lock_admins(connection)
             removed = connection.execute(delete(users_table).where(users_table.c.name == name,
                                                                    _not_the_last_admin())).rowcount
             self._check_changed(removed, name)
@@ -202,6 +206,12 @@ def _not_the_last_admin() -> ColumnElement[bool]:
     statement as the change, so two admins removing each other at once cannot both succeed)."""
     admins = select(func.count()).select_from(users_table).where(users_table.c.role == "admin").scalar_subquery()
     return or_(users_table.c.role != "admin", admins > 1)
+
+
+def _lock_admins(connection: Connection) -> None:
+    """Lock the admins' rows until the change commits (PostgreSQL; SQLite's write lock does it already), so
+    that two admins removed on two consoles at once cannot both pass the last-admin check."""
+    connection.execute(select(users_table.c.name).where(users_table.c.role == "admin").with_for_update())
 
 
 def _last_admin(name: str) -> UserError:

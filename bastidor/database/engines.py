@@ -18,6 +18,14 @@ from sqlalchemy import Engine, create_engine
 from bastidor.audit.canonical import to_jsonable
 
 CONNECT_TIMEOUT_S = 5
+KEEPALIVE = {"keepalives": 1, "keepalives_idle": 10, "keepalives_interval": 5, "keepalives_count": 3,
+             "tcp_user_timeout": 30_000}
+"""libpq's TCP settings: a connection whose peer went silent (a network cut, a host that died without closing
+its sockets) is declared dead after about 25 s idle or 30 s of unacknowledged sending, instead of the
+operating system's default of over two hours, so a service notices and reconnects."""
+SESSION_OPTIONS = "-c idle_in_transaction_session_timeout=30000"
+"""A transaction left open by a process that was cut off (it holds row locks) is ended by the server after
+30 s; Bastidor's own transactions are a few statements long."""
 POOL_SIZE = 4
 MAX_OVERFLOW = 8
 
@@ -34,7 +42,8 @@ def postgres_engine(url: str) -> Engine:
             engine = create_engine(
                 url, pool_pre_ping=True, pool_size=POOL_SIZE, max_overflow=MAX_OVERFLOW, pool_recycle=1800,
                 json_serializer=_dumps_json, connect_args={"connect_timeout": CONNECT_TIMEOUT_S,
-                                                           "application_name": "bastidor"})
+                                                           "application_name": "bastidor", "options": SESSION_OPTIONS,
+                                                           **KEEPALIVE})
             _engines[key] = engine
         return engine
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Callable, Mapping
 
 from bastidor.audit import AuditLog, AuditWriteError, SecretMasker
+from bastidor.audit.shipping import ship_after_run
 from bastidor.executor.browser import BrowserHolder
 from bastidor.executor.context import Scope
 from bastidor.executor.engine import run_block
@@ -150,6 +151,7 @@ def _finish(state: RunState, started: dt.datetime, error: BaseException | None) 
         _save(state, status, error_text, ended)
     else:
         _save_quietly(state, audit_last_hash=state.audit.last_hash)
+    ship_after_run(state.run_dir)  # scale-out: the audit log and evidence to the shared database; never raises
     return _result(state, status, error_text, duration, isinstance(error, Interrupted) and error.requeue)
 
 

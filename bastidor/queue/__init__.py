@@ -5,8 +5,9 @@
     item = queue.claim_item("orders", worker, lease_s=60)   # heartbeat_item() while working
     queue.complete_item(item.id, worker)                    # or fail_item / postpone_item / release_item
 
-`SqliteWorkQueue` is the embedded backend (one machine, any number of processes). A distributed
-backend (PostgreSQL with Procrastinate) implements the same `WorkQueue` interface.
+`SqliteWorkQueue` is the embedded backend (one machine, any number of processes); `PostgresWorkQueue`
+keeps the same tables in a PostgreSQL database shared by many machines. Both run the same operations
+(`bastidor.queue.sql_queue`) and pass the same contract tests.
 """
 
 from __future__ import annotations
@@ -17,12 +18,14 @@ from typing import TYPE_CHECKING
 from bastidor.lazy import lazy_exports
 
 _EXPORTS = {
-    "LeaseLost": "base", "NotFound": "base", "QueueError": "base", "WorkQueue": "base", "new_worker_name": "base",
+    "LeaseLost": "base", "NotFound": "base", "OutcomeUnknown": "base", "QueueError": "base", "WorkQueue": "base",
+    "new_worker_name": "base",
     "ITEM_STATES": "records", "RUN_STATES": "records", "AddResult": "records", "ItemEvent": "records",
     "NewItem": "records", "ReapResult": "records", "RunEvent": "records", "RunRequest": "records",
     "WaitingWork": "records", "WorkItem": "records",
     "Backoff": "retry",
     "SqliteWorkQueue": "sqlite",
+    "PostgresWorkQueue": "postgres",
 }
 """Each exported name and the module it lives in: imported on first use (see `bastidor.lazy`), so naming
 `QueueError` or `ITEM_STATES` does not load SQLAlchemy."""
@@ -41,6 +44,8 @@ __all__ = [
     "LeaseLost",
     "NewItem",
     "NotFound",
+    "OutcomeUnknown",
+    "PostgresWorkQueue",
     "QueueError",
     "ReapResult",
     "RunEvent",
@@ -54,8 +59,12 @@ __all__ = [
 ]
 
 
-def open_work_queue(location: str | Path, *, backoff: Backoff | None = None) -> WorkQueue:
-    """Open the work queue at `location`: a SQLite file path (folders created) or a ``sqlite:///`` URL."""
+def open_work_queue(location: str | Path, *, backoff: Backoff | None = None,
+                    reconnect_s: float = 60.0) -> WorkQueue:
+    """Open the work queue at `location`: a SQLite file path (folders created), a ``sqlite:///`` URL, or a
+    PostgreSQL URL (``postgresql+psycopg://user@host:5432/name``), whose lost connections are retried for
+    `reconnect_s` seconds."""
+    from bastidor.database.places import is_postgres, normalized_url
     from bastidor.queue.base import QueueError
     from bastidor.queue.retry import Backoff
     from bastidor.queue.sqlite import SqliteWorkQueue
@@ -64,10 +73,14 @@ def open_work_queue(location: str | Path, *, backoff: Backoff | None = None) -> 
     text = str(location)
     if text.startswith("sqlite:///"):
         return SqliteWorkQueue(text.removeprefix("sqlite:///"), backoff=backoff)
+    if is_postgres(text):
+        from bastidor.queue.postgres import PostgresWorkQueue
+
+        return PostgresWorkQueue(normalized_url(text), backoff=backoff, reconnect_s=reconnect_s)
     if "://" in text:
         scheme = text.split("://", 1)[0]
         raise QueueError(
-            f"The work queue cannot use {scheme!r} yet: only SQLite is built in. Give a file path such as "
-            "runs/queue.db (a PostgreSQL backend is planned)."
+            f"The work queue cannot use {scheme!r}: give a file path such as runs/queue.db for SQLite, or a "
+            "PostgreSQL URL such as postgresql+psycopg://bastidor@dbhost:5432/bastidor."
         )
     return SqliteWorkQueue(text, backoff=backoff)

@@ -1,4 +1,4 @@
-"""The work queue interface. Every backend (SQLite today, PostgreSQL/Procrastinate later) implements
+"""The work queue interface. Every backend (SQLite embedded, PostgreSQL shared by many machines) implements
 `WorkQueue`, and the same contract tests (tests/test_work_queue_*.py) run against each one.
 
 A worker claims a run request or a work item with a lease of ``lease_s`` seconds, renews it with a
@@ -38,6 +38,12 @@ class LeaseLost(QueueError):
 
 class NotFound(QueueError):
     """No work item or run request has the given id."""
+
+
+class OutcomeUnknown(QueueError):
+    """The connection was lost while a change was being committed and the database could not be asked again
+    in time: the change may or may not be recorded. An outcome (complete, fail, finish...) repeated with the
+    same ``now`` is recognised as done if it was."""
 
 
 def new_worker_name(prefix: str = "bot") -> str:

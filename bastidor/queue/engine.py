@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
@@ -22,6 +22,7 @@ from bastidor.queue.base import QueueError
 from bastidor.database.schema import prepare_tables
 from bastidor.store.sql import enable_wal
 
+T = TypeVar("T")
 BUSY_TIMEOUT_MS = 30_000
 _BEGIN_OPTION = "bastidor_queue_begin"
 
@@ -40,6 +41,16 @@ class SqliteDatabase:
         except QueueError:
             self.engine.dispose()
             raise
+
+    def write(self, work: Callable[[Connection], T]) -> T:
+        """Run `work` in one ``BEGIN IMMEDIATE`` transaction and commit it."""
+        with self.writing() as connection:
+            return work(connection)
+
+    def read(self, work: Callable[[Connection], T]) -> T:
+        """Run `work` in one read transaction."""
+        with self.reading() as connection:
+            return work(connection)
 
     @contextmanager
     def writing(self) -> Iterator[Connection]:

@@ -6,6 +6,11 @@ keys, states, reasons and first history events. Each fire whose overlap policy m
 against its schedule's running and queued requests *including the ones queued earlier in the same
 batch*, so a batch of two fires of an `overlap: skip` schedule queues the first and skips the second.
 The counts and the keys already taken are read with one query each per 500 fires, whatever the batch size.
+
+On PostgreSQL a batch first takes the advisory lock of each of its schedules (`bastidor.queue.locks`, the
+lock `enqueue_run` takes too), so when two processes record fires of one schedule at once (a scheduler
+taking over from another) the second reads the keys and counts the first committed: a fire time is never
+recorded twice, and overlap decisions count every request. The unique key is the last line of defence.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, func, insert, select
 
 from bastidor.queue import checks
+from bastidor.queue.locks import serialise
 from bastidor.queue.records import RUN_ENQUEUE_STATES
 from bastidor.queue.rows import RUN
 from bastidor.queue.schema import run_requests
@@ -87,6 +93,7 @@ def checked(fire: NewFire) -> NewFire:
 
 def record(connection: Connection, fires: Sequence[NewFire], check: OverlapCheck, now: datetime) -> list[RecordedFire]:
     """Record `fires` in order inside the caller's transaction; one `RecordedFire` per fire, in order."""
+    serialise(connection, "schedule", [fire.schedule_id for fire in fires])
     taken = _taken_keys(connection, [fire.key for fire in fires])
     active = _active_counts(connection, {fire.schedule_id for fire in fires})
     outcomes, rows = [], []

@@ -1,4 +1,16 @@
-"""Work item operations, each inside the caller's open transaction (SQLAlchemy Core)."""
+"""Work item operations, each inside the caller's open transaction (SQLAlchemy Core), shared by the SQLite
+and PostgreSQL backends.
+
+Why each is safe when several machines call it at once on PostgreSQL (READ COMMITTED):
+- `claim` picks its row with ``FOR UPDATE SKIP LOCKED``: a row another claimer has locked is passed over,
+  and the one it gets is re-checked against the query once locked, so no item is ever leased twice.
+- `complete`, `fail`, `postpone`, `release` and `requeue` lock the row before reading it (`rows.leased`):
+  a reaper that locked it first has handed it back by then, and the late owner gets `LeaseLost`.
+- `reap` locks expired and overdue rows with ``SKIP LOCKED``: two reapers hand back disjoint rows.
+- `add` reads which references exist, then inserts the others: under the queue's advisory lock
+  (`bastidor.queue.locks`), so two adders of one reference run one after the other and the second sees
+  it. The unique constraint on (queue, reference) stays the last line of defence.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +22,7 @@ from sqlalchemy import Connection, RowMapping, bindparam, func, insert, or_, sel
 
 from bastidor.queue import rows
 from bastidor.queue.base import NotFound, QueueError
+from bastidor.queue.locks import serialise
 from bastidor.queue.records import ITEM_STATES, AddResult, ItemEvent, NewItem, ReapResult, WaitingWork, WorkItem
 from bastidor.queue.retry import Backoff
 from bastidor.queue.rows import ITEM, LEASE_CLEARED, RELEASED_NOTE
@@ -22,9 +35,10 @@ DEADLINE_PASSED = "deadline passed"
 _NEXT = (select(work_items.c.id)
          .where(work_items.c.queue_name == bindparam("b_queue"), work_items.c.state == "new",
                 or_(work_items.c.defer_until.is_(None), work_items.c.defer_until <= bindparam("b_now")))
-         .order_by(work_items.c.priority.desc(), work_items.c.created_at, work_items.c.id).limit(1))
+         .order_by(work_items.c.priority.desc(), work_items.c.created_at, work_items.c.id).limit(1)
+         .with_for_update(skip_locked=True))
 _OVERDUE = (select(work_items).where(work_items.c.state == "new", work_items.c.deadline < bindparam("b_now"))
-            .order_by(work_items.c.id))
+            .order_by(work_items.c.id).with_for_update(skip_locked=True))
 _STATES_BY_REFERENCE = select(work_items.c.reference, work_items.c.state).where(
     work_items.c.queue_name == bindparam("b_queue"), work_items.c.reference.in_(bindparam("b_refs", expanding=True)))
 _INSERT = insert(work_items).returning(work_items.c.id, sort_by_parameter_order=True)
@@ -35,6 +49,7 @@ _COUNTS = (select(work_items.c.state, func.count()).where(work_items.c.queue_nam
 def add(connection: Connection, queue_name: str, new_items: Sequence[NewItem], max_attempts: int,
         now: datetime) -> AddResult:
     """Insert the items whose reference is not in the queue yet; report the others by their state."""
+    serialise(connection, "queue", [queue_name])
     known = _states_by_reference(connection, queue_name, [item.reference for item in new_items])
     result = AddResult()
     fresh: list[dict[str, Any]] = []
@@ -67,7 +82,9 @@ def claim(connection: Connection, queue_name: str, worker: str, lease_s: float, 
 
 def complete(connection: Connection, item_id: int, worker: str, output: Any, now: datetime) -> WorkItem:
     """Mark the leased item successful."""
-    row = rows.leased(connection, ITEM, item_id, worker)
+    row, repeated = rows.leased_or_repeated(connection, ITEM, item_id, worker, now, ("successful",))
+    if repeated:
+        return WorkItem(**row)
     values = {"output": output, "reason": None, "exception_kind": None, "updated_at": now, **LEASE_CLEARED}
     return rows.move(connection, ITEM, row, "successful", now, worker=worker, note=None, values=values)
 
@@ -75,7 +92,9 @@ def complete(connection: Connection, item_id: int, worker: str, output: Any, now
 def fail(connection: Connection, item_id: int, worker: str, reason: str, business: bool,
          retry_in_s: float | None, backoff: Backoff, now: datetime) -> WorkItem:
     """Fail the leased item for good (business, or attempts used up) or send it back for a retry."""
-    row = rows.leased(connection, ITEM, item_id, worker)
+    row, repeated = rows.leased_or_repeated(connection, ITEM, item_id, worker, now, ("failed", "new"))
+    if repeated:
+        return WorkItem(**row)
     kind = "business" if business else "application"
     values = {"exception_kind": kind, "reason": reason, "updated_at": now, **LEASE_CLEARED}
     if business or row["attempts"] >= row["max_attempts"]:
@@ -101,7 +120,9 @@ def release(connection: Connection, item_id: int, worker: str, now: datetime) ->
 
 def _give_back(connection: Connection, item_id: int, worker: str, defer_until: datetime | None, note: str,
                now: datetime) -> WorkItem:
-    row = rows.leased(connection, ITEM, item_id, worker)
+    row, repeated = rows.leased_or_repeated(connection, ITEM, item_id, worker, now, ("new",))
+    if repeated:
+        return WorkItem(**row)
     values = {"attempts": row["attempts"] - 1, "updated_at": now, **LEASE_CLEARED}
     if defer_until is not None:
         values["defer_until"] = defer_until
@@ -110,9 +131,11 @@ def _give_back(connection: Connection, item_id: int, worker: str, defer_until: d
 
 def requeue(connection: Connection, item_id: int, by: str, note: str | None, now: datetime) -> WorkItem:
     """Send a failed item back to new, with a fresh set of attempts, on a person's request."""
-    row = rows.fetch(connection, ITEM, item_id)
+    row = rows.locked(connection, ITEM, item_id)
     if row is None:
         raise NotFound(f"No work item has the id {item_id}; pick one from the list of failed items.")
+    if row["state"] == "new" and rows.repeated(connection, ITEM, row, "failed", None, now):
+        return WorkItem(**row)
     if row["state"] != "failed":
         raise QueueError(f"Work item {item_id} ({row['reference']}) is {row['state']}, not failed: only a failed "
                          "item can be sent back for a retry.")

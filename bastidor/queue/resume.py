@@ -10,6 +10,11 @@ no other request queued or running to take them, a resume request is enqueued in
   `items list`) rather than retrying a broken flow for ever.
 - An interrupted request is not resumed here: a drained run's request goes back to the queue itself, and a
   run stopped by its schedule's time limit leaves the rest to the schedule's next fire.
+
+On PostgreSQL two requests of one queue may end at the same moment on two machines; each would see the
+other still running (its change not committed yet) and leave the items to it. The decision is therefore
+taken under the queue's advisory lock (`bastidor.queue.locks`): the second to end waits for the first to
+commit and then sees it ended.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, func, or_, select
 
 from bastidor.queue import rows
+from bastidor.queue.locks import serialise
 from bastidor.queue.records import RunRequest
 from bastidor.queue.rows import RUN
 from bastidor.queue.schema import run_requests, work_items
@@ -37,7 +43,10 @@ def resume_if_work_is_left(connection: Connection, request: RunRequest, now: dat
     """Enqueue a resume request for `request`'s work queue when items wait there and nothing will take
     them; returns its id, or None when none is needed (or the idle limit was reached)."""
     queue_name = request.queue_name
-    if queue_name is None or request.state not in RESUMED_STATES or _has_taker(connection, request):
+    if queue_name is None or request.state not in RESUMED_STATES:
+        return None
+    serialise(connection, "queue", [queue_name])  # the next finisher of this queue sees this one's outcome
+    if _has_taker(connection, request):
         return None
     waiting, earliest = _waiting(connection, queue_name)
     if not waiting:

@@ -1,8 +1,14 @@
 """Leased rows, shared by work items and run requests: fetch, lease checks, state moves with history.
 
-Each function runs inside the caller's open transaction (a ``BEGIN IMMEDIATE`` one for changes), so a
-check and the change it guards can never be separated by another process. Statements are built once
-with bound parameters; an UPDATE's SET columns are the column names in the parameters it is given.
+Each function runs inside the caller's open transaction, so a check and the change it guards can never be
+separated by another process: on SQLite the transaction holds the write lock (``BEGIN IMMEDIATE``); on
+PostgreSQL a row read before it is changed is locked (``FOR UPDATE``), so its owner and a reaper never both
+move it, and the rows a reaper hands back are locked with ``SKIP LOCKED``, so two services reaping at once
+take disjoint rows and a row is never handed back twice (SQLite ignores these clauses). Statements are
+built once with bound parameters; an UPDATE's SET columns are the column names in the parameters it is given.
+
+An outcome repeated by the same worker with the same ``now`` (after a lost connection left the first one
+in doubt) is recognised from the row's last history event and returns the row as it is, changing nothing.
 """
 
 from __future__ import annotations
@@ -51,15 +57,19 @@ def _prepare(kind: RowKind) -> dict[str, Any]:
     leased = table.c.state == kind.leased_state
     return {
         "by_id": select(table).where(row_id),
+        "lock_by_id": select(table).where(row_id).with_for_update(),
         "set_by_id": update(table).where(row_id).returning(*table.c),
         "claim": update(table).where(row_id, table.c.state == bindparam("b_from"))
                               .values(attempts=table.c.attempts + 1).returning(*table.c),
         "heartbeat": update(table).where(row_id, leased, table.c.lease_owner == bindparam("b_worker")),
-        "expired": select(table).where(leased, table.c.lease_expires < bindparam("b_now")).order_by(table.c.id),
+        "expired": select(table).where(leased, table.c.lease_expires < bindparam("b_now")).order_by(table.c.id)
+                                .with_for_update(skip_locked=True),
         "owned_by": select(table).where(leased, table.c.lease_owner.in_(bindparam("b_workers", expanding=True)))
-                                 .order_by(table.c.id),
+                                 .order_by(table.c.id).with_for_update(skip_locked=True),
         "add_event": insert(events),
         "history": select(events).where(events.c[kind.event_key] == bindparam("b_id")).order_by(events.c.id),
+        "last_event": select(events).where(events.c[kind.event_key] == bindparam("b_id"))
+                                    .order_by(events.c.id.desc()).limit(1),
     }
 
 
@@ -72,13 +82,43 @@ def fetch(connection: Connection, kind: RowKind, row_id: int) -> RowMapping | No
     return connection.execute(kind.statements["by_id"], {"b_id": row_id}).mappings().first()
 
 
+def locked(connection: Connection, kind: RowKind, row_id: int) -> RowMapping | None:
+    """The row with this id, locked until the transaction ends (PostgreSQL); None if there is none."""
+    return connection.execute(kind.statements["lock_by_id"], {"b_id": row_id}).mappings().first()
+
+
 def leased(connection: Connection, kind: RowKind, row_id: int, worker: str) -> RowMapping:
-    """The row, if `worker` holds its lease; `NotFound` or `LeaseLost` otherwise."""
-    row = fetch(connection, kind, row_id)
-    if row is None:
-        raise NotFound(f"No {kind.noun} has the id {row_id}; check the id you were given when it was claimed.")
+    """The row, locked, if `worker` holds its lease; `NotFound` or `LeaseLost` otherwise."""
+    row = _existing(connection, kind, row_id)
     if row["state"] != kind.leased_state or row["lease_owner"] != worker:
         raise LeaseLost(_lease_lost_message(kind, row, worker))
+    return row
+
+
+def leased_or_repeated(connection: Connection, kind: RowKind, row_id: int, worker: str, now: datetime,
+                       outcomes: tuple[str, ...]) -> tuple[RowMapping, bool]:
+    """The locked row and False if `worker` holds its lease; the row and True if `worker` already moved it to
+    one of `outcomes` at this very `now` (a repeat of the same call); `NotFound` or `LeaseLost` otherwise."""
+    row = _existing(connection, kind, row_id)
+    if row["state"] == kind.leased_state and row["lease_owner"] == worker:
+        return row, False
+    if row["state"] in outcomes and repeated(connection, kind, row, kind.leased_state, worker, now):
+        return row, True
+    raise LeaseLost(_lease_lost_message(kind, row, worker))
+
+
+def repeated(connection: Connection, kind: RowKind, row: Mapping[str, Any], from_state: str, worker: str | None,
+             now: datetime) -> bool:
+    """Whether the row's last change was `worker` moving it from `from_state` to its present state at `now`."""
+    last = connection.execute(kind.statements["last_event"], {"b_id": row["id"]}).mappings().first()
+    return last is not None and (last["from_state"], last["to_state"], last["worker"], last["at"]) == (
+        from_state, row["state"], worker, now)
+
+
+def _existing(connection: Connection, kind: RowKind, row_id: int) -> RowMapping:
+    row = locked(connection, kind, row_id)
+    if row is None:
+        raise NotFound(f"No {kind.noun} has the id {row_id}; check the id you were given when it was claimed.")
     return row
 
 

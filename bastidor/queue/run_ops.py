@@ -1,4 +1,17 @@
-"""Run request operations, each inside the caller's open transaction (SQLAlchemy Core)."""
+"""Run request operations, each inside the caller's open transaction (SQLAlchemy Core), shared by the
+SQLite and PostgreSQL backends.
+
+Why each is safe when several machines call it at once on PostgreSQL (READ COMMITTED):
+- `claim` picks its row with ``FOR UPDATE SKIP LOCKED``, so no request is leased twice.
+- `finish`, `release`, `attach` and `bind_queue` lock the row before reading it, so the owner and a reaper
+  never both move it; `reap` and `abandon_leases` lock theirs with ``SKIP LOCKED``.
+- `enqueue_request` reads whether the key is taken, then inserts: under the advisory lock of its schedule
+  (or of the key, for a request of no schedule), the same lock `fires.record` takes, so the second of two
+  callers sees the first one's row. The unique key stays the last line of defence.
+- The resume request a finished or reaped request may leave (`bastidor.queue.resume`) is decided under
+  the advisory lock of its work-item queue: reaping takes those locks for all its rows first, in one
+  sorted statement, so two reapers never wait on each other's locks in a cycle.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +22,7 @@ from typing import Any
 from sqlalchemy import Connection, RowMapping, bindparam, func, insert, or_, select
 
 from bastidor.queue import rows
+from bastidor.queue.locks import serialise
 from bastidor.queue.records import ReapResult, RunEvent, RunRequest
 from bastidor.queue.resume import resume_if_work_is_left
 from bastidor.queue.rows import LEASE_CLEARED, RELEASED_NOTE, RUN
@@ -19,11 +33,20 @@ _INSERT = insert(run_requests).returning(run_requests.c.id)
 _NEXT = (select(run_requests.c.id)
          .where(run_requests.c.state == "queued",
                 or_(run_requests.c.not_before.is_(None), run_requests.c.not_before <= bindparam("b_now")))
-         .order_by(run_requests.c.priority.desc(), run_requests.c.enqueued_at, run_requests.c.id).limit(1))
+         .order_by(run_requests.c.priority.desc(), run_requests.c.enqueued_at, run_requests.c.id).limit(1)
+         .with_for_update(skip_locked=True))
 _COUNT = select(func.count()).select_from(run_requests).where(
     run_requests.c.schedule_id == bindparam("b_schedule"),
     run_requests.c.state.in_(bindparam("b_states", expanding=True)))
 _LAST_FIRE = select(func.max(run_requests.c.fire_time)).where(run_requests.c.schedule_id == bindparam("b_schedule"))
+
+
+def enqueue_request(connection: Connection, values: dict[str, Any], reason: str | None, now: datetime) -> int | None:
+    """`enqueue`, for a caller outside the queue: serialised with every other writer of its schedule's (or
+    key's) requests, so that two machines enqueueing one key at once give one request."""
+    schedule_id = values.get("schedule_id")
+    serialise(connection, *(("schedule", [schedule_id]) if schedule_id else ("run-key", [values["key"]])))
+    return enqueue(connection, values, reason, now)
 
 
 def enqueue(connection: Connection, values: dict[str, Any], reason: str | None, now: datetime) -> int | None:
@@ -49,7 +72,9 @@ def claim(connection: Connection, worker: str, lease_s: float, now: datetime) ->
 def finish(connection: Connection, request_id: int, worker: str, state: str, run_id: str | None,
            error: str | None, now: datetime) -> RunRequest:
     """End the leased request as done, failed, crashed or interrupted; resume what its run left undone."""
-    row = rows.leased(connection, RUN, request_id, worker)
+    row, repeated = rows.leased_or_repeated(connection, RUN, request_id, worker, now, (state,))
+    if repeated:
+        return RunRequest(**row)
     values = {"finished_at": now, "error": error, **LEASE_CLEARED}
     if run_id is not None:
         values["run_id"] = run_id
@@ -74,7 +99,9 @@ def attach(connection: Connection, request_id: int, worker: str, run_id: str) ->
 
 def release(connection: Connection, request_id: int, worker: str, now: datetime) -> RunRequest:
     """Hand the leased request back to the queue without counting the attempt."""
-    row = rows.leased(connection, RUN, request_id, worker)
+    row, repeated = rows.leased_or_repeated(connection, RUN, request_id, worker, now, ("queued",))
+    if repeated:
+        return RunRequest(**row)
     values = {"attempts": row["attempts"] - 1, "started_at": None, **LEASE_CLEARED}
     return rows.move(connection, RUN, row, "queued", now, worker=worker, note=RELEASED_NOTE, values=values)
 
@@ -96,6 +123,7 @@ def abandon_leases(connection: Connection, workers: list[str], why: str, now: da
 
 def _hand_back(connection: Connection, leased: list[RowMapping], why: str | None, now: datetime) -> ReapResult:
     result = ReapResult()
+    serialise(connection, "queue", [row["queue_name"] for row in leased])  # all at once, in key order
     for row in leased:
         request = _after_abandon(connection, rows.abandon(connection, RUN, row, now, why), now)
         (result.runs_requeued if request.state == "queued" else result.runs_crashed).append(request.id)

@@ -52,7 +52,8 @@ run_requests = Table(
     Column("queue_name", String(200)),
     Column("idle_resumes", Integer),
 )
-Index("ix_run_requests_claim", run_requests.c.state, run_requests.c.priority.desc(), run_requests.c.enqueued_at)
+Index("ix_run_requests_claim", run_requests.c.state, run_requests.c.priority.desc(), run_requests.c.enqueued_at,
+      run_requests.c.id)
 Index("ix_run_requests_lease", run_requests.c.state, run_requests.c.lease_expires)
 Index("ix_run_requests_schedule", run_requests.c.schedule_id, run_requests.c.state)
 Index("ix_run_requests_fire_time", run_requests.c.schedule_id, run_requests.c.fire_time)
@@ -97,7 +98,7 @@ work_items = Table(
     UniqueConstraint("queue_name", "reference", name="uq_work_items_queue_reference"),
 )
 Index("ix_work_items_claim", work_items.c.queue_name, work_items.c.state, work_items.c.priority.desc(),
-      work_items.c.created_at)
+      work_items.c.created_at, work_items.c.id)  # the claim's whole ORDER BY: an index scan, never a sort
 Index("ix_work_items_lease", work_items.c.state, work_items.c.lease_expires)
 Index("ix_work_items_deadline", work_items.c.state, work_items.c.deadline)
 Index("ix_work_items_run", work_items.c.run_id)

@@ -11,7 +11,9 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from bastidor.audit import format_result, verify_audit_log
+from bastidor.audit import format_result
+from bastidor.audit.shared_copy import SharedDatabaseUnavailable, shared_evidence, verify_run_audit
+from bastidor.database.places import database_url
 from bastidor.report.overview import RunOverview, load_run_overview
 from bastidor.store import RunStore
 
@@ -33,21 +35,22 @@ def write_run_report(store: RunStore, run_id: str, output: Path) -> Path:
     html = _env.get_template("report.html").render(
         run=run, overview=overview, items=overview.items, tree=overview.tree, failures=on_top,
         more_failures=len(overview.failures) - len(on_top), values=overview.recorded_values(),
-        screenshots=_screenshots(overview, run_dir),
+        screenshots=_screenshots(overview, run_dir, run.run_id),
         shown_on_top={failure.step.screenshot: index for index, failure in enumerate(on_top, 1)
                       if failure.step is not None and failure.step.screenshot},
-        verification=_verification(Path(run.audit_path), run.audit_last_hash),
+        verification=_verification(run),
         generated=dt.datetime.now(dt.timezone.utc))
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(html, encoding="utf-8")
     return output
 
 
-def _screenshots(overview: RunOverview, run_dir: Path) -> dict[str, str | None]:
-    """Every failure screenshot of the run (of every attempt), inlined as a data URI."""
+def _screenshots(overview: RunOverview, run_dir: Path, run_id: str) -> dict[str, str | None]:
+    """Every failure screenshot of the run (of every attempt), inlined as a data URI: from the run folder, or
+    from the shared database when the run's files are on another machine."""
     names = {node.step.screenshot for node in _every_node(overview.tree) if node.step is not None
              and node.step.screenshot}
-    return {name: _embed(run_dir / name) for name in names}
+    return {name: _embed(run_dir / name, run_id, name) for name in names}
 
 
 def _every_node(nodes: list[Any]):
@@ -56,17 +59,22 @@ def _every_node(nodes: list[Any]):
         yield from _every_node(node.children)
 
 
-def _embed(path: Path) -> str | None:
-    if not path.is_file():
+def _embed(path: Path, run_id: str, name: str) -> str | None:
+    data = path.read_bytes() if path.is_file() else shared_evidence(database_url(), run_id, name)
+    if data is None:
         return None
-    return "data:image/png;base64," + base64.b64encode(path.read_bytes()).decode("ascii")
+    return "data:image/png;base64," + base64.b64encode(data).decode("ascii")
 
 
-def _verification(path: Path, expected_last_hash: str | None) -> str:
-    if not path.is_file():
+def _verification(run: Any) -> str:
+    try:
+        audit = verify_run_audit(run.run_id, run.audit_path, database_url(), run.audit_last_hash)
+    except SharedDatabaseUnavailable as error:
+        return f"audit log not checked: {error}"
+    if audit is None:
         return "audit log missing"
-    result = verify_audit_log(path, expected_last_hash=expected_last_hash)
+    result = audit.result
     if result.ok:
         return f"verified: {result.records} records, hash chain intact, every record signed"
-    return format_result(result).splitlines()[0].replace(f"{path}: ", "")
+    return format_result(result).splitlines()[0].replace(f"{result.label}: ", "")
 

@@ -23,7 +23,7 @@ BROWSER_FLOOR_S = 5.0
 FINISHED = ("succeeded", "failed")
 
 
-def overload_warning(schedules: list[Schedule], runs_db: Path, workers: int, now: dt.datetime) -> str | None:
+def overload_warning(schedules: list[Schedule], runs_db: Path | str, workers: int, now: dt.datetime) -> str | None:
     """The warning to print when `schedules` keep more bots busy than `workers`; None when the pool keeps up."""
     estimates = estimate_runs(schedules, runs_db)
     demands = [ScheduleDemand(schedule, fire_rate(schedule, now), estimates[schedule.flow_path])
@@ -32,7 +32,7 @@ def overload_warning(schedules: list[Schedule], runs_db: Path, workers: int, now
     return None if overload is None else describe_overload(overload)
 
 
-def estimate_runs(schedules: list[Schedule], runs_db: Path) -> dict[Path, RunEstimate]:
+def estimate_runs(schedules: list[Schedule], runs_db: Path | str) -> dict[Path, RunEstimate]:
     """How long a run of each flow file of `schedules` takes (each flow loaded and looked up once)."""
     store = _open_store(runs_db)
     try:
@@ -67,11 +67,13 @@ def _recent_durations(store: Any, flow_name: str) -> list[float]:
             if run.status in FINISHED and run.ended_at is not None]
 
 
-def _open_store(runs_db: Path) -> Any:
-    """The run store at `runs_db` when it exists and opens; None otherwise (no history)."""
+def _open_store(runs_db: Path | str) -> Any:
+    """The run store at `runs_db` (a SQLite file, or the shared database's URL) when it exists and opens; None
+    otherwise (no history)."""
+    from bastidor.database.places import is_postgres
     from bastidor.store import StoreError, open_run_store
 
-    if not runs_db.is_file():
+    if not is_postgres(runs_db) and not Path(runs_db).is_file():
         return None
     try:
         return open_run_store(runs_db)

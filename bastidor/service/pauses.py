@@ -1,10 +1,11 @@
 """Paused schedules: who paused which schedule, when and why, kept beside the work queue.
 
-A pause lives in the table `schedule_pauses` of the queue's database file (`home/queue.db`), so the
-console, the command line and a running `serve` all see the same state: the scheduler reads it at each
-fire and records a paused schedule's fires as skipped ("paused by ...") instead of queueing a run.
+A pause lives in the table `schedule_pauses` beside the work queue (`home/queue.db`, or the shared
+PostgreSQL database), so the console, the command line and every running `serve` see the same state: the
+scheduler reads it at each fire and records a paused schedule's fires as skipped ("paused by ...") instead
+of queueing a run.
 
-    pauses = open_schedule_pauses(home / "queue.db")
+    pauses = open_schedule_pauses(places_for(home).queue)
     pauses.pause("demo-order-entry", "maria", note="portal maintenance until 14:00")
     pauses.get("demo-order-entry")     # Pause(..., paused_by="maria", ...)
     pauses.resume("demo-order-entry")
@@ -21,12 +22,14 @@ from typing import Any
 
 from sqlalchemy import (Column, Connection, Engine, MetaData, String, Table, Text, create_engine, delete, event,
                         select)
+from sqlalchemy.dialects.postgresql import insert as postgres_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import SQLAlchemyError
 
+from bastidor.database.places import is_postgres, normalized_url
+from bastidor.database.schema import prepare_tables
 from bastidor.store.schema import UtcDateTime
 from bastidor.store.sql import configure_sqlite_connection
-from bastidor.database.schema import prepare_tables
 
 NOTE_MAX_CHARS = 500
 
@@ -71,10 +74,65 @@ class Pause:
 
 
 class SchedulePauses:
-    """The pause state of every schedule, in one SQLite file; each call is one short transaction."""
+    """The pause state of every schedule, in the work queue's SQLite file or PostgreSQL database; each call is
+    one short transaction (on PostgreSQL retried through a lost connection, as the queue's are)."""
 
-    def __init__(self, path: Path | str):
-        self.path = Path(path).expanduser().resolve()
+    def __init__(self, location: Path | str):
+        if is_postgres(location):
+            self.path, self._storage = None, _PostgresStorage(normalized_url(str(location)))
+        else:
+            self.path = Path(location).expanduser().resolve()
+            self._storage = _SqliteStorage(self.path)
+
+    def pause(self, schedule_id: str, by: str, *, note: str | None = None, now: dt.datetime | None = None) -> Pause:
+        """Pause `schedule_id`; `AlreadyPaused` (holding the pause in effect) if someone paused it before."""
+        pause = Pause(schedule_id, by, now or _utc_now(), clean_note(note))
+
+        def insert(connection: Connection) -> None:
+            dialect_insert = postgres_insert if connection.dialect.name == "postgresql" else sqlite_insert
+            statement = (dialect_insert(schedule_pauses).values(**asdict(pause)).on_conflict_do_nothing()
+                         .returning(schedule_pauses.c.schedule_id))
+            if connection.execute(statement).first() is None:
+                existing = _find(connection, schedule_id)
+                raise AlreadyPaused(existing or pause)
+
+        self._storage.write(insert)
+        return pause
+
+    def resume(self, schedule_id: str) -> Pause | None:
+        """Resume `schedule_id`; returns the pause it ends, None when it was not paused."""
+        def remove(connection: Connection) -> Pause | None:
+            existing = _find(connection, schedule_id)
+            connection.execute(delete(schedule_pauses).where(schedule_pauses.c.schedule_id == schedule_id))
+            return existing
+
+        return self._storage.write(remove)
+
+    def get(self, schedule_id: str) -> Pause | None:
+        """The pause of `schedule_id`, None when it runs normally."""
+        return self._storage.read(lambda connection: _find(connection, schedule_id))
+
+    def all(self) -> dict[str, Pause]:
+        """Every paused schedule, by id."""
+        rows = self._storage.read(lambda connection: connection.execute(select(schedule_pauses)).mappings().all())
+        return {row["schedule_id"]: Pause(**row) for row in rows}
+
+    def close(self) -> None:
+        """Release connections."""
+        self._storage.close()
+
+
+def _find(connection: Connection, schedule_id: str) -> Pause | None:
+    query = select(schedule_pauses).where(schedule_pauses.c.schedule_id == schedule_id)
+    row = connection.execute(query).mappings().first()
+    return None if row is None else Pause(**row)
+
+
+class _SqliteStorage:
+    """The pause table in a SQLite file, with an engine of its own."""
+
+    def __init__(self, path: Path):
+        self.path = path
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.engine = _create_engine(self.path)
         try:
@@ -83,43 +141,16 @@ class SchedulePauses:
             self.engine.dispose()
             raise PauseError(_failure(self.path, error)) from error
 
-    def pause(self, schedule_id: str, by: str, *, note: str | None = None, now: dt.datetime | None = None) -> Pause:
-        """Pause `schedule_id`; `AlreadyPaused` (holding the pause in effect) if someone paused it before."""
-        pause = Pause(schedule_id, by, now or _utc_now(), clean_note(note))
-        statement = sqlite_insert(schedule_pauses).values(**asdict(pause)).on_conflict_do_nothing()
+    def write(self, work: Callable[[Connection], Any]) -> Any:
         with self._guarded(self.engine.begin) as connection:
-            if connection.execute(statement).rowcount == 0:
-                existing = self._find(connection, schedule_id)
-                raise AlreadyPaused(existing or pause)
-        return pause
+            return work(connection)
 
-    def resume(self, schedule_id: str) -> Pause | None:
-        """Resume `schedule_id`; returns the pause it ends, None when it was not paused."""
-        with self._guarded(self.engine.begin) as connection:
-            existing = self._find(connection, schedule_id)
-            connection.execute(delete(schedule_pauses).where(schedule_pauses.c.schedule_id == schedule_id))
-        return existing
-
-    def get(self, schedule_id: str) -> Pause | None:
-        """The pause of `schedule_id`, None when it runs normally."""
+    def read(self, work: Callable[[Connection], Any]) -> Any:
         with self._guarded(self.engine.connect) as connection:
-            return self._find(connection, schedule_id)
-
-    def all(self) -> dict[str, Pause]:
-        """Every paused schedule, by id."""
-        with self._guarded(self.engine.connect) as connection:
-            rows = connection.execute(select(schedule_pauses)).mappings().all()
-        return {row["schedule_id"]: Pause(**row) for row in rows}
+            return work(connection)
 
     def close(self) -> None:
-        """Release connections."""
         self.engine.dispose()
-
-    @staticmethod
-    def _find(connection: Connection, schedule_id: str) -> Pause | None:
-        query = select(schedule_pauses).where(schedule_pauses.c.schedule_id == schedule_id)
-        row = connection.execute(query).mappings().first()
-        return None if row is None else Pause(**row)
 
     @contextmanager
     def _guarded(self, opener: Callable[[], Any]) -> Iterator[Connection]:
@@ -131,15 +162,43 @@ class SchedulePauses:
             raise PauseError(_failure(self.path, error)) from error
 
 
+class _PostgresStorage:
+    """The pause table in the shared PostgreSQL database, through the queue's connection handling."""
+
+    def __init__(self, url: str):
+        from bastidor.queue.postgres_database import PostgresDatabase
+
+        self.database = self._guarded(lambda: PostgresDatabase(url))
+
+    def write(self, work: Callable[[Connection], Any]) -> Any:
+        return self._guarded(lambda: self.database.write(work))
+
+    def read(self, work: Callable[[Connection], Any]) -> Any:
+        return self._guarded(lambda: self.database.read(work))
+
+    def close(self) -> None:
+        self.database.close()
+
+    @staticmethod
+    def _guarded(call: Callable[[], Any]) -> Any:
+        from bastidor.queue.base import QueueError
+
+        try:
+            return call()
+        except QueueError as error:
+            raise PauseError(f"The schedule pauses cannot be used: {error}") from error
+
+
 def open_schedule_pauses(queue_database: Path | str) -> SchedulePauses:
-    """The pause store in the work queue's database file (e.g. `home / "queue.db"`)."""
+    """The pause store beside the work queue: its SQLite file (e.g. `home / "queue.db"`) or its PostgreSQL URL."""
     return SchedulePauses(queue_database)
 
 
 def pauses_beside(queue: Any) -> SchedulePauses | None:
-    """The pause store in the same file as `queue` (a SQLite work queue), None for a queue without a file."""
-    path = getattr(queue, "path", None)
-    return SchedulePauses(path) if path is not None else None
+    """The pause store in the same database as `queue` (its SQLite file or PostgreSQL URL), None for a queue
+    kept elsewhere (e.g. in memory)."""
+    location = getattr(queue, "url", None) or getattr(queue, "path", None)
+    return SchedulePauses(location) if location is not None else None
 
 
 def _create_engine(path: Path) -> Engine:

@@ -16,6 +16,10 @@ from bastidor.queue import QueueError
 from bastidor.service.orphans import close_or_keep
 
 
+RETIRED_KEPT = 50
+"""How many names of exited bots a pool remembers (the Bots page counts their runs of the last hour)."""
+
+
 def default_workers() -> int:
     """One bot per core: each bot keeps a browser busy, and browsers are the heavy part."""
     return max(1, os.cpu_count() or 1)
@@ -47,6 +51,8 @@ class WorkerPool:
         self.recycle_after = recycle_after
         self.base_url = base_url
         self.workers: list[WorkerProcess] = []
+        self.retired: list[str] = []
+        """Names of this pool's bots that exited, newest last (at most `RETIRED_KEPT`)."""
 
     def start(self) -> None:
         """Start every worker."""
@@ -58,7 +64,16 @@ class WorkerPool:
             code = worker.process.poll()
             if code is not None:
                 self.audit.event("worker.restarted", worker=worker.worker_id, exit_code=code)
+                self._retire(worker)
                 self.workers[index] = self._spawn(worker.number)
+
+    def describe(self) -> list[dict[str, Any]]:
+        """Each bot as the services registry records it: name (its worker id), number, pid, alive."""
+        return [{"name": worker.worker_id, "number": worker.number, "pid": worker.process.pid,
+                 "alive": worker.process.poll() is None} for worker in self.workers]
+
+    def _retire(self, worker: WorkerProcess) -> None:
+        self.retired = [*self.retired, worker.worker_id][-RETIRED_KEPT:]
 
     def stop_claiming(self) -> None:
         """Ask every worker to take no more work (SIGTERM): the item in hand may finish, the rest goes back."""

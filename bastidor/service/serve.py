@@ -19,9 +19,12 @@ from bastidor.schedule import load_schedules
 from bastidor.service.alerts import MisfireAlerter, misfire_alerter
 from bastidor.service.health import FaultWatch
 from bastidor.service.journal import ServiceJournal
-from bastidor.service.lock import SchedulerLock
+from bastidor.service.leadership import SchedulerRole
+from bastidor.service.lock import scheduler_lock
 from bastidor.service.orphans import close_or_keep
 from bastidor.service.pool import WorkerPool
+from bastidor.service.presence import Presence
+from bastidor.service.registry import DRAINING
 from bastidor.service.reload import ScheduleWatcher
 from bastidor.service.scheduler import FireRecorder, Scheduler
 from bastidor.service.strays import stop_stray_workers, stray_workers
@@ -68,16 +71,13 @@ class Service:
         self.queue = queue
         self.stop_event = threading.Event()
         self.audit = open_service_audit(settings.home, settings.schedules)
-        self.lock = SchedulerLock(settings.home / "scheduler.lock")
-        self.scheduler: Scheduler | None = None
-        self.watcher: ScheduleWatcher | None = None
-        self.alerter: MisfireAlerter | None = None
-        self.announced_standby = False
+        self.role = SchedulerRole(scheduler_lock(settings.home), self._become_active, self.audit)
         self.next_stale_check = 0.0
         self.orphans: list[str] = []  # runs of dead workers not yet ended in the run store (kept while it is busy)
         self.faults = FaultWatch(settings.home)
         self.pool = WorkerPool(settings.home, settings.workers, queue, self.audit, lease_s=settings.lease_s,
                                recycle_after=settings.recycle_after, base_url=settings.base_url)
+        self.presence = Presence(settings.home, places_for(settings.home).queue)
 
     def run(self) -> int:
         """Serve until asked to stop; returns the exit code."""
@@ -96,6 +96,7 @@ class Service:
     def _serve(self) -> int:
         self._stop_stray_workers()
         self.pool.start()
+        self.role.begin()
         while not self.stop_event.is_set():
             self._tick()
             self.stop_event.wait(self.faults.wait_s())
@@ -106,7 +107,8 @@ class Service:
         is reported and tried again with backoff; it never ends the service or orphans its bots."""
         try:
             self.pool.check()
-            self._schedule()
+            self.role.try_to_lead()
+            self._beat()
             self._reap()
         except (QueueError, StoreError, AuditWriteError, OSError) as error:
             self.faults.failed(error)
@@ -119,16 +121,10 @@ class Service:
         if cleared is not None:
             self.audit.event("service.fault_cleared", fault=cleared, since=self.faults.since)
 
-    def _schedule(self) -> None:
-        """Become the active scheduler when no other service holds the lock; say so once when standing by."""
-        if self.scheduler is not None:
-            return
-        if self.lock.try_acquire():
-            self._become_active()
-        elif not self.announced_standby:
-            print(f"another scheduler is active (pid {self.lock.holder()}); this one stands by", flush=True)
-            self.audit.event("scheduler.standby", holder=self.lock.holder())
-            self.announced_standby = True
+    def _beat(self, state: str = "running") -> None:
+        """This service's heartbeat in the services registry (written when due, or at once on a change)."""
+        self.presence.beat(holds_scheduler=self.role.active, workers=self.pool.describe(),
+                           retired_workers=self.pool.retired, state=state, fault=self.faults.fault)
 
     def _stop_stray_workers(self) -> None:
         """Bots of an earlier service of this home that died without them: wait for them to finish their item
@@ -188,23 +184,24 @@ class Service:
         if ended:
             self.audit.event("runs.stale_ended", run_ids=ended)
 
-    def _become_active(self) -> None:
+    def _become_active(self) -> "ActiveScheduler":
+        """Start the scheduler (this service now holds the lock): catch up on missed fires, then fire."""
         schedule_set = load_schedules(self.settings.schedules)
-        self.alerter = misfire_alerter(self.settings.home, self.audit)
-        scheduler = Scheduler(FireRecorder(self.queue, self.audit, on_misfire=self.alerter))
+        alerter = misfire_alerter(self.settings.home, self.audit)
+        scheduler = Scheduler(FireRecorder(self.queue, self.audit, on_misfire=alerter))
         try:
             scheduler.start(schedule_set)  # catch-up may meet a storage fault: the next round tries again
         except BaseException:
             scheduler.shutdown()
-            self.alerter.close()
+            alerter.close()
             raise
-        self.scheduler = scheduler
-        self.watcher = ScheduleWatcher(self.settings.schedules, self.scheduler, self.audit, schedule_set,
-                                       self.settings.reload_interval_s)
-        self.watcher.start()
+        watcher = ScheduleWatcher(self.settings.schedules, scheduler, self.audit, schedule_set,
+                                  self.settings.reload_interval_s)
+        watcher.start()
         print(f"scheduler active with {len(schedule_set.schedules)} schedule(s)", flush=True)
         self.audit.event("scheduler.active", schedules=[s.id for s in schedule_set.schedules])
         self._warn_if_overloaded(schedule_set)
+        return ActiveScheduler(scheduler, watcher, alerter)
 
     def _warn_if_overloaded(self, schedule_set: Any) -> None:
         """Say at start-up when the schedules keep more bots busy than this service has workers."""
@@ -222,14 +219,32 @@ class Service:
     def _stop(self) -> int:
         print("stopping: no new work is claimed; draining workers", flush=True)
         self.pool.stop_claiming()
-        if self.watcher is not None:
-            self.watcher.stop()
-        if self.scheduler is not None:
-            self.scheduler.shutdown()
+        self.role.end()  # the alerter's last audit records come before run.finished; a standby takes over now
+        self._registry_best_effort(lambda: self._beat(DRAINING))
         killed = self.pool.drain(self.settings.drain_timeout_s)
-        self.lock.release()
-        if self.alerter is not None:
-            self.alerter.close()  # its last audit records come before run.finished
+        self._registry_best_effort(self.presence.stopped)
         self.audit.event("run.finished", status="stopped", killed_after_drain=killed)
         self.audit.close()
         return 0
+
+    def _registry_best_effort(self, write: Any) -> None:
+        """Tell the services registry how this service stops; a failure is audited, never stops the stop."""
+        try:
+            write()
+        except QueueError as error:
+            self.audit.event("services.registry_unwritable", error=str(error))
+
+
+@dataclass
+class ActiveScheduler:
+    """What runs while this service is the active scheduler."""
+
+    scheduler: Scheduler
+    watcher: ScheduleWatcher
+    alerter: MisfireAlerter
+
+    def stop(self) -> None:
+        """Stop firing and watching the schedules file; then the alerter sends what it still holds."""
+        self.watcher.stop()
+        self.scheduler.shutdown()
+        self.alerter.close()

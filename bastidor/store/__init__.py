@@ -1,7 +1,8 @@
 """Bastidor's run store: runs, items and steps behind the `RunStore` interface.
 
-`open_run_store("runs/bastidor.db")` gives the embedded SQLite store; a SQLAlchemy URL such as
-``postgresql://...`` selects another backend.
+`open_run_store("runs/bastidor.db")` gives the embedded SQLite store; a PostgreSQL URL
+(``postgresql+psycopg://user@host/name``, usually `places_for(home).runs`) the store every machine shares,
+which rides out lost connections (`bastidor.store.reconnect`).
 """
 
 from bastidor.lazy import lazy_exports

@@ -1,6 +1,7 @@
-"""The run store interface. Every backend (SQLite today, PostgreSQL later) implements `RunStore`.
+"""The run store interface. Every backend (a SQLite file, a shared PostgreSQL database) implements `RunStore`.
 
-The same contract tests (tests/test_run_store.py) run against every backend.
+The same contract tests (tests/test_run_store.py) run against every backend. A write that a backend sends
+again after losing its connection is stored once: sending it again is never a duplicate of itself.
 """
 
 from __future__ import annotations

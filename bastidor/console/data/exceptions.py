@@ -305,7 +305,7 @@ def _filtered(query: Select[Any], filters: CaseFilters) -> Select[Any]:
     if filters.flow:
         query = query.where(cases.c.flow_name == filters.flow)
     if filters.reason:
-        query = query.where(cases.c.reason.contains(filters.reason, autoescape=True))
+        query = query.where(cases.c.reason.icontains(filters.reason, autoescape=True))  # any case, any backend
     return query
 
 

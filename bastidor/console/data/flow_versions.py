@@ -1,4 +1,4 @@
-"""The version history of each flow, kept by the console in home/console.db.
+"""The version history of each flow, kept by the console in its database (home/console.db, or the shared one).
 
 A version is recorded when the catalog sees a flow file whose content (SHA-256) differs from the
 latest version it knows, with the source text read from disk, so any two versions can be compared

@@ -83,11 +83,10 @@ def item_timeline(store: RunStore, queue: WorkQueue | None, run_id: str, item_re
 def find_queue_item(queue: WorkQueue, queue_name: str, reference: str) -> WorkItem | None:
     """The work item with this reference in the queue named after the flow, None if it never went through it."""
     database = getattr(queue, "database", None)
-    if database is None or not hasattr(database, "reading"):
+    if database is None or not hasattr(database, "read"):
         return next((item for item in queue.items(queue_name) if item.reference == reference), None)
     query = select(work_items.c.id).where(work_items.c.queue_name == queue_name, work_items.c.reference == reference)
-    with database.reading() as connection:
-        item_id = connection.execute(query).scalar()
+    item_id = database.read(lambda connection: connection.execute(query).scalar())
     return None if item_id is None else queue.get_item(item_id)
 
 

@@ -169,7 +169,7 @@ def _filtered(query: Select[Any], filters: ItemFilters) -> Select[Any]:
     if filters.exception:
         query = query.where(items.c.exception == filters.exception)
     if filters.reference:
-        query = query.where(items.c.item_ref.contains(filters.reference, autoescape=True))
+        query = query.where(items.c.item_ref.icontains(filters.reference, autoescape=True))  # any case, any backend
     if filters.date_from:
         query = query.where(items.c.started_at >= day_start(filters.date_from))
     if filters.date_to:

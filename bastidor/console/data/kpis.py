@@ -203,7 +203,7 @@ def flows_with_runs(store: RunStore) -> list[str]:
 def _finished_items(engine: Engine, period: Period, flow: str | None) -> Select:
     """Items finished in `period`: flow, run, status, exception kind, reason, UTC day, handling time (ms)."""
     query = (select(runs.c.flow_name.label("flow"), items.c.run_id, items.c.status, items.c.exception,
-                    items.c.reason, func.date(items.c.ended_at).label("day"),
+                    items.c.reason, _utc_day(engine, items.c.ended_at).label("day"),
                     _handling_ms(engine).label("handling_ms"))
              .select_from(items.join(runs, runs.c.run_id == items.c.run_id))
              .where(items.c.status.in_(FINISHED), items.c.ended_at >= period.start, items.c.ended_at < period.end))
@@ -232,6 +232,14 @@ def _percentile_by(finished: Any, group: Any) -> Select:
 def _rank(count: int) -> int:
     """The nearest rank of the 95th percentile among `count` values: ceil(0.95 n), at least 1."""
     return max(1, -(-count * PERCENTILE // 100))
+
+
+def _utc_day(engine: Engine, moment: ColumnElement) -> ColumnElement:
+    """The UTC date of a stored time. SQLite keeps times as UTC text; PostgreSQL's date() of a timestamptz
+    would take the session's time zone, so the time is first turned to UTC."""
+    if engine.dialect.name == "sqlite":
+        return func.date(moment)
+    return func.date(func.timezone("UTC", moment))
 
 
 def _handling_ms(engine: Engine) -> ColumnElement:

@@ -1,4 +1,5 @@
-"""The Runs pages: the list with filters and paging, one run's timeline and evidence, its screenshots."""
+"""The Runs pages: the list with filters and paging, one run's timeline and evidence, its screenshots (from
+the home folder, or from the shared database for runs that ran on another machine)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from starlette.responses import FileResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from bastidor.console.context import get_context
+from bastidor.console.data.run_audit import shared_screenshot
 from bastidor.console.data.run_detail import load_run_detail, screenshot_file
 from bastidor.console.data.runs import RunFilters, flow_names, list_runs
 from bastidor.console.render import render
@@ -46,14 +48,18 @@ def run_page(request: Request) -> Response:
 
 
 def screenshot(request: Request) -> Response:
-    """A failure screenshot of a run, served only from that run's folder in the home folder."""
+    """A failure screenshot a step of the run recorded: from that run's folder in the home folder, or, for a
+    run whose files are on another machine, from the shared database's artifact store."""
     require(request)
     context = get_context(request)
-    path = screenshot_file(context.store, context.runs_dir, request.path_params["run_id"],
-                           request.path_params["name"])
-    if path is None:
+    run_id, name = request.path_params["run_id"], request.path_params["name"]
+    path = screenshot_file(context.store, context.runs_dir, run_id, name)
+    if path is not None:
+        return FileResponse(path, media_type="image/png", headers={"Cache-Control": "no-store"})
+    data = shared_screenshot(context.store, run_id, name)
+    if data is None:
         raise HTTPException(404, "There is no such screenshot for this run.")
-    return FileResponse(path, media_type="image/png", headers={"Cache-Control": "no-store"})
+    return Response(data, media_type="image/png", headers={"Cache-Control": "no-store"})
 
 
 routes = [

@@ -1,0 +1,106 @@
+"""Riding out a lost PostgreSQL connection: which errors mean "the connection went away", and retrying
+the work with exponential backoff (tenacity) for a bounded time.
+
+A PostgreSQL server that restarts, or a network that drops, fails the statement in hand with an
+`OperationalError`; the server coming back is a matter of seconds. `Reconnect` retries such work until
+`ReconnectPolicy.give_up_after_s` has passed, then lets the last error through for the caller to name
+the database. Anything else (a constraint, a wrong password, a database that does not exist) is never
+retried. A write whose COMMIT was sent but not answered may or may not have been committed: the caller's
+work is told so on its next attempt (`attempt.uncertain`) and checks before writing again.
+
+    reconnect = Reconnect(ReconnectPolicy())
+    reconnect.run(lambda attempt: write(attempt))
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TypeVar
+
+from sqlalchemy.exc import DBAPIError
+from tenacity import Retrying, retry_if_exception, stop_after_delay, wait_exponential
+
+RETRY_ENV = "BASTIDOR_DATABASE_RETRY_S"
+"""Seconds a write keeps retrying a lost connection before it fails (default `DEFAULT_GIVE_UP_S`)."""
+DEFAULT_GIVE_UP_S = 60.0
+LOST_STATES = ("57P01", "57P02", "57P03")
+"""admin_shutdown, crash_shutdown, cannot_connect_now; and every state of class 08 (connection exception)."""
+PERMANENT_SIGNS = ("does not exist", "authentication failed", "pg_hba.conf", "permission denied",
+                   "no password supplied", "invalid dsn", "invalid connection option")
+"""Words of a connection failure that waiting will not cure: the URL or the server's settings are wrong."""
+
+T = TypeVar("T")
+
+
+def connection_lost(error: BaseException) -> bool:
+    """True when `error` says the connection to the database was lost or could not be made for now."""
+    if not isinstance(error, DBAPIError):
+        return False
+    if error.connection_invalidated:
+        return True
+    original = error.orig
+    state = getattr(original, "sqlstate", None)
+    if state:
+        return state.startswith("08") or state in LOST_STATES
+    text = str(original or error).lower()
+    return type(original).__name__ == "OperationalError" and not any(sign in text for sign in PERMANENT_SIGNS)
+
+
+@dataclass(frozen=True)
+class ReconnectPolicy:
+    """How long to keep trying after a lost connection: waits from `first_wait_s` doubling up to
+    `max_wait_s`, for at most `give_up_after_s` in all (0: never retry)."""
+
+    give_up_after_s: float = DEFAULT_GIVE_UP_S
+    first_wait_s: float = 0.1
+    max_wait_s: float = 5.0
+
+    @classmethod
+    def from_environment(cls) -> ReconnectPolicy:
+        """The default policy, with `$BASTIDOR_DATABASE_RETRY_S` as the bound when it is a number."""
+        try:
+            return cls(give_up_after_s=max(0.0, float(os.environ[RETRY_ENV])))
+        except (KeyError, ValueError):
+            return cls()
+
+
+@dataclass
+class Attempt:
+    """One try of the work; `uncertain` is True when an earlier try lost its connection after it may have
+    committed, so the work must check what is already stored before writing it again."""
+
+    number: int = 1
+    uncertain: bool = False
+
+
+class Reconnect:
+    """Runs work again, with backoff, while it fails only because the database connection was lost."""
+
+    def __init__(self, policy: ReconnectPolicy, *, enabled: bool = True) -> None:
+        self.policy = policy
+        self.enabled = enabled
+
+    def run(self, work: Callable[[Attempt], T]) -> T:
+        """`work(attempt)`, retried on a lost connection; the last error is raised when time runs out."""
+        attempt = Attempt()
+        if not self.enabled or self.policy.give_up_after_s <= 0:
+            return work(attempt)
+
+        def once() -> T:
+            try:
+                return work(attempt)
+            except DBAPIError as error:
+                if connection_lost(error):
+                    attempt.number += 1
+                    attempt.uncertain = True
+                raise
+
+        return self._retrying()(once)
+
+    def _retrying(self) -> Retrying:
+        policy = self.policy
+        return Retrying(stop=stop_after_delay(policy.give_up_after_s),
+                        wait=wait_exponential(multiplier=policy.first_wait_s, max=policy.max_wait_s),
+                        retry=retry_if_exception(connection_lost), reraise=True)
