@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from disk_support import small_disk  # noqa: F401  (a fixture: a small tmpfs that can be filled)
-from pg_support import pg_url, private_postgres  # noqa: F401  (fixtures: a throwaway PostgreSQL database; a cluster of its own)
+from pg_support import pg_url, postgres_report_line, private_postgres  # noqa: F401  (fixtures: a throwaway PostgreSQL database; a cluster of its own)
 
 REPO = Path(__file__).resolve().parents[1]
 PORTAL_USER = "analyst"
@@ -133,3 +133,8 @@ def _no_leftover_services():
     from service_support import kill_leftover_services
 
     kill_leftover_services()
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    """Say at the end of the report, even with -q, whether the PostgreSQL tests ran here or why they were skipped."""
+    terminalreporter.write_line(postgres_report_line())

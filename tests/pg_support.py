@@ -134,3 +134,11 @@ def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+def postgres_report_line() -> str:
+    """One line for the top of the test report: whether the PostgreSQL tests run, or why they are skipped."""
+    problem = postgres_problem()
+    if problem:
+        return f"PostgreSQL tests: SKIPPED: {problem}"
+    return f"PostgreSQL tests: against {make_url(ADMIN_URL).host}:{make_url(ADMIN_URL).port} (a throwaway database each)"

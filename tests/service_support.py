@@ -113,7 +113,9 @@ def stop_all(processes: list[subprocess.Popen], timeout: float = 60) -> list[str
     for process in processes:
         if process.poll() is None:
             process.send_signal(signal.SIGTERM)
-    return [stop(process, timeout) for process in processes]
+    for process in processes:  # one SIGTERM each: a second one could land while Python is exiting, and kill it
+        process.wait(timeout=timeout)
+    return [output(process) for process in processes]
 
 
 def queue_of(folder: Path):

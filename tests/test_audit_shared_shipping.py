@@ -6,13 +6,10 @@ database is a throwaway PostgreSQL database, reached directly or through a proxy
 
 from __future__ import annotations
 
-import socket
-import threading
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
-from sqlalchemy.engine import make_url
 
 from bastidor.audit import AuditLog, verify_audit_log
 from bastidor.audit.records_table import whole_lines
@@ -21,54 +18,9 @@ from bastidor.audit.shipping import PENDING_FOLDER, ship_pending, ship_run
 from bastidor.audit.tables import audit_records
 from bastidor.cli.main import main
 from bastidor.database.engines import postgres_engine
+from tcp_proxy import TcpProxy
 
 TINY_FLOW = "name: Tiny\nsteps:\n  - log: one\n  - set: {total: '2 + 3'}\n  - log: 'total {{ total }}'\n"
-
-
-class CuttingProxy:
-    """A TCP proxy to PostgreSQL that cuts every connection through it once a client sends `trigger`."""
-
-    def __init__(self, target: tuple[str, int], trigger: bytes) -> None:
-        self.target, self.trigger, self.cuts = target, trigger, 0
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.port = self.listener.getsockname()[1]
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def url(self, pg_url: str) -> str:
-        """`pg_url` pointed at the proxy."""
-        return make_url(pg_url).set(host="127.0.0.1", port=self.port).render_as_string(hide_password=False)
-
-    def close(self) -> None:
-        """Stop accepting connections."""
-        self.listener.close()
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                client, _ = self.listener.accept()
-            except OSError:
-                return
-            server = socket.create_connection(self.target)
-            threading.Thread(target=self._pump, args=(client, server, True), daemon=True).start()
-            threading.Thread(target=self._pump, args=(server, client, False), daemon=True).start()
-
-    def _pump(self, source: socket.socket, sink: socket.socket, watch: bool) -> None:
-        seen = b""
-        try:
-            while chunk := source.recv(65536):
-                seen = seen[-len(self.trigger):] + chunk
-                if watch and self.trigger in seen:
-                    self.cuts += 1
-                    break
-                sink.sendall(chunk)
-        except OSError:
-            pass
-        for end in (source, sink):
-            try:
-                end.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-            end.close()
 
 
 @pytest.fixture
@@ -109,16 +61,13 @@ def test_shipping_again_adds_nothing(pg_url, tiny_flow, run_flow_file, monkeypat
 
 def test_a_connection_cut_while_shipping_leaves_the_run_succeeded_and_catch_up_ships_it(
         pg_url, tiny_flow, run_flow_file, monkeypatch, capsys):
-    target = make_url(pg_url)
-    proxy = CuttingProxy((target.host, target.port), trigger=b"INSERT INTO audit_records")
-    monkeypatch.setenv("BASTIDOR_DATABASE_URL", proxy.url(pg_url))
-    try:
+    with TcpProxy.in_front_of(pg_url) as proxy:
+        proxy.drop_every(b"INSERT INTO audit_records")
+        monkeypatch.setenv("BASTIDOR_DATABASE_URL", proxy.url_for(pg_url))
         run = run_flow_file(tiny_flow)
-    finally:
-        proxy.close()
     run_id, home = run.result.run_id, run.result.run_dir.parents[1]
     assert run.result.status == "succeeded" and run.store.get_run(run_id).status == "succeeded"
-    assert proxy.cuts >= 1 and shipped_count(pg_url, run_id) == 0
+    assert proxy.traps_sprung >= 1 and shipped_count(pg_url, run_id) == 0
     assert (home / PENDING_FOLDER / run_id).exists()
     assert f"warning: run {run_id}: its audit log and evidence stay in" in capsys.readouterr().err
     assert main(["audit", "ship", "--home", str(home), "--database", pg_url]) == 0

@@ -1,21 +1,18 @@
 """The PostgreSQL work queue through lost connections: a small TCP proxy on 127.0.0.1 stands between the
 queue and the real PostgreSQL, and the test cuts and restores it (the server itself is never restarted).
 
-What a bot gets: a cut shorter than the reconnect budget is ridden out; a longer one ends in one clear line
+The proxy is `TcpProxy` (tests/tcp_proxy.py). What a bot gets: a cut shorter than the reconnect budget is ridden out; a longer one ends in one clear line
 naming the database (password hidden); and a COMMIT whose reply never came back is neither doubled nor
 reported done when it did not happen.
 """
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
-from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy.engine import make_url
 
 from bastidor.queue import (
     LeaseLost,
@@ -24,131 +21,17 @@ from bastidor.queue import (
     PostgresWorkQueue,
     QueueError,
 )
+from tcp_proxy import TcpProxy, proxy  # noqa: F401  (proxy: a fixture)
 
 Q = "orders"
 T0 = datetime(2026, 11, 27, 10, 0, tzinfo=timezone.utc)
 WAIT_S = 30
 
 
-class CuttableProxy:
-    """A TCP proxy from 127.0.0.1:<port> to PostgreSQL. `cut()` drops every open connection and refuses new
-    ones until `restore()`; `trap_commit(...)` acts on the next COMMIT a client sends."""
-
-    def __init__(self, upstream: tuple[str, int]) -> None:
-        self.upstream = upstream
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.port = self.listener.getsockname()[1]
-        self.is_cut = False
-        self.refused = 0
-        self.trap: tuple[str, bool] | None = None
-        self._stay_cut = False
-        self.sprung = threading.Event()
-        self._links: set[tuple[socket.socket, socket.socket]] = set()
-        self._lock = threading.Lock()
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def cut(self) -> None:
-        """Drop every open connection and refuse new ones (they are accepted and closed at once)."""
-        with self._lock:
-            self.is_cut = True
-            links, self._links = self._links, set()
-        for link in links:
-            _close(*link)
-
-    def restore(self) -> None:
-        """Let connections through again."""
-        self.is_cut = False
-
-    def trap_commit(self, how: str, *, stay_cut: bool = False) -> None:
-        """At the next COMMIT: ``"drop"`` it (the server never sees it, so it rolls back), or ``"lose_reply"``
-        (the server commits, the client never hears so); then drop that connection, and cut if `stay_cut`."""
-        self.sprung.clear()
-        self.trap = (how, stay_cut)
-
-    def close(self) -> None:
-        """Stop accepting and drop every connection."""
-        self.cut()
-        self.listener.close()
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                client, _ = self.listener.accept()
-            except OSError:
-                return
-            if self.is_cut:
-                self.refused += 1
-                client.close()
-                continue
-            server = socket.create_connection(self.upstream)
-            with self._lock:
-                self._links.add((client, server))
-            reply_lost = threading.Event()
-            threading.Thread(target=self._to_server, args=(client, server, reply_lost), daemon=True).start()
-            threading.Thread(target=self._to_client, args=(server, client, reply_lost), daemon=True).start()
-
-    def _to_server(self, client: socket.socket, server: socket.socket, reply_lost: threading.Event) -> None:
-        while chunk := _receive(client):
-            trap = self.trap
-            if trap is not None and b"COMMIT" in chunk:
-                self.trap = None
-                if trap[0] == "drop":
-                    self._spring(client, server, trap[1])
-                    return
-                reply_lost.set()  # the reply to this COMMIT will be swallowed
-                self._stay_cut = trap[1]
-            try:
-                server.sendall(chunk)
-            except OSError:
-                break
-        _close(client, server)
-
-    def _to_client(self, server: socket.socket, client: socket.socket, reply_lost: threading.Event) -> None:
-        while chunk := _receive(server):
-            if reply_lost.is_set():  # the server answered the COMMIT: it is done; the client never hears it
-                self._spring(client, server, self._stay_cut)
-                return
-            try:
-                client.sendall(chunk)
-            except OSError:
-                break
-        _close(client, server)
-
-    def _spring(self, client: socket.socket, server: socket.socket, stay_cut: bool) -> None:
-        if stay_cut:
-            self.cut()
-        _close(client, server)
-        self.sprung.set()
-
-
-def _receive(connection: socket.socket) -> bytes:
-    try:
-        return connection.recv(65536)
-    except OSError:
-        return b""
-
-
-def _close(*connections: socket.socket) -> None:
-    for connection in connections:
-        try:
-            connection.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
-        connection.close()
-
-
-@pytest.fixture
-def proxy(pg_url) -> Iterator[CuttableProxy]:
-    url = make_url(pg_url)
-    running = CuttableProxy((url.host, url.port))
-    yield running
-    running.close()
-
-
 @pytest.fixture
 def proxied_url(pg_url, proxy) -> str:
     """The test database's URL through the proxy, with a password (trust authentication ignores it)."""
-    return make_url(pg_url).set(port=proxy.port, password="s3cret-pw").render_as_string(hide_password=False)
+    return proxy.url_for(pg_url, password="s3cret-pw")
 
 
 def history(queue: PostgresWorkQueue, item_id: int) -> list[tuple]:
@@ -162,10 +45,10 @@ def wait_until(condition, what: str) -> None:
         time.sleep(0.02)
 
 
-def restore_once_refused(proxy: CuttableProxy, attempts: int) -> threading.Thread:
+def restore_once_refused(proxy: TcpProxy, attempts: int) -> threading.Thread:
     """Restore the cut proxy (in the background) once the queue has knocked `attempts` times."""
     def restore() -> None:
-        wait_until(lambda: proxy.refused >= attempts, f"{attempts} refused connection attempts")
+        wait_until(lambda: proxy.turned_away >= attempts, f"{attempts} refused connection attempts")
         proxy.restore()
 
     thread = threading.Thread(target=restore, daemon=True)
@@ -180,7 +63,7 @@ def test_a_claim_made_while_the_database_is_cut_off_waits_and_succeeds_once_it_i
         claimed: list = []
         claimer = threading.Thread(target=lambda: claimed.append(queue.claim_item(Q, "bot-1", 60)))
         claimer.start()
-        wait_until(lambda: proxy.refused >= 2, "two refused connection attempts")
+        wait_until(lambda: proxy.turned_away >= 2, "two refused connection attempts")
         assert claimer.is_alive(), "the claim must wait for the database, not fail"
         proxy.restore()
         claimer.join(WAIT_S)
@@ -203,9 +86,9 @@ def test_a_completion_whose_commit_reply_was_lost_is_recorded_once_and_reported_
     with PostgresWorkQueue(proxied_url, reconnect_s=WAIT_S) as queue:
         queue.add_items(Q, [NewItem("ORD-1")])
         item = queue.claim_item(Q, "bot-1", 60)
-        proxy.trap_commit("lose_reply")
+        proxy.lose_next_commit_reply()
         done = queue.complete_item(item.id, "bot-1", {"order_no": "SO-1"})
-        assert proxy.sprung.is_set(), "the proxy never saw the COMMIT"
+        assert proxy.traps_sprung == 1, "the proxy never saw the COMMIT"
         assert (done.state, done.output) == ("successful", {"order_no": "SO-1"})
         assert history(queue, item.id) == [(None, "new", None), ("new", "in_progress", "bot-1"),
                                            ("in_progress", "successful", "bot-1")]
@@ -215,25 +98,25 @@ def test_a_completion_whose_commit_never_arrived_is_made_again_and_recorded_once
     with PostgresWorkQueue(proxied_url, reconnect_s=WAIT_S) as queue:
         queue.add_items(Q, [NewItem("ORD-1")])
         item = queue.claim_item(Q, "bot-1", 60)
-        proxy.trap_commit("drop")
+        proxy.drop_next_commit()
         failed = queue.fail_item(item.id, "bot-1", "customer blocked", business=True)
-        assert proxy.sprung.is_set(), "the proxy never saw the COMMIT"
+        assert proxy.traps_sprung == 1, "the proxy never saw the COMMIT"
         assert (failed.state, failed.exception_kind) == ("failed", "business")
         assert [to for _, to, _ in history(queue, item.id)] == ["new", "in_progress", "failed"]
 
 
 def test_a_claim_and_an_add_whose_commit_replies_were_lost_are_neither_lost_nor_doubled(proxy, proxied_url):
     with PostgresWorkQueue(proxied_url, reconnect_s=WAIT_S) as queue:
-        proxy.trap_commit("lose_reply")
+        proxy.lose_next_commit_reply()
         assert queue.add_items(Q, [NewItem("ORD-1"), NewItem("ORD-2")]).added == ["ORD-1", "ORD-2"]
-        proxy.trap_commit("lose_reply")
+        proxy.lose_next_commit_reply()
         claimed = queue.claim_item(Q, "bot-1", 60)
-        assert proxy.sprung.is_set()
+        assert proxy.traps_sprung == 2
         assert queue.counts(Q) == {"new": 1, "in_progress": 1, "successful": 0, "failed": 0}
         assert queue.get_item(claimed.id).lease_owner == "bot-1"
-        proxy.trap_commit("lose_reply")
+        proxy.lose_next_commit_reply()
         assert queue.enqueue_run("manual:1", "flows/demo.yaml", {}, requested_by="ana"), "reported as a new request"
-        proxy.trap_commit("lose_reply")
+        proxy.lose_next_commit_reply()
         request = queue.claim_run("bot-1", 60)
         assert [(r.id, r.state, r.attempts) for r in queue.list_runs()] == [(request.id, "running", 1)]
 
@@ -244,7 +127,7 @@ def test_when_the_commit_stays_in_doubt_the_bot_is_told_and_repeating_the_same_o
         queue.add_items(Q, [NewItem("ORD-1")])
         item = queue.claim_item(Q, "bot-1", 60)
         moment = datetime.now(timezone.utc)
-        proxy.trap_commit("lose_reply", stay_cut=True)
+        proxy.lose_next_commit_reply(stay_cut=True)
         with pytest.raises(OutcomeUnknown, match="whether the change was recorded is unknown"):
             queue.complete_item(item.id, "bot-1", now=moment)
         proxy.restore()

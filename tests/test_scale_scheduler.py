@@ -17,7 +17,6 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from sqlalchemy.engine import make_url
 
 from bastidor.queue import open_work_queue
 from bastidor.service.advisory_lock import AdvisoryLock, lock_connection_settings
@@ -61,7 +60,7 @@ def test_when_the_holders_session_ends_it_knows_it_lost_the_lock_and_a_standby_t
 
 
 def test_a_network_cut_frees_the_lock_for_a_standby_and_the_cut_off_holder_knows_it(pg_url):
-    with TcpProxy(make_url(pg_url).host, make_url(pg_url).port) as proxy:
+    with TcpProxy.in_front_of(pg_url) as proxy:
         holder, standby = AdvisoryLock(proxy.url_for(pg_url)), AdvisoryLock(pg_url)
         try:
             assert holder.try_acquire() and not standby.try_acquire()
@@ -202,8 +201,7 @@ def test_two_machines_elect_one_scheduler_and_after_kill_9_the_standby_takes_ove
 
 
 def test_a_network_cut_stops_the_holders_scheduler_and_the_standby_takes_over_within_10s(tmp_path, pg_url):
-    url = make_url(pg_url)
-    with TcpProxy(url.host, url.port) as proxy:
+    with TcpProxy.in_front_of(pg_url) as proxy:
         cut_off = serve_on(machine(tmp_path, "a"), proxy.url_for(pg_url))
         assert wait_until(lambda: active(cut_off), timeout=90), output(cut_off)
         standby = serve_on(machine(tmp_path, "b"), pg_url)

@@ -2,15 +2,14 @@
 up after a bounded time with one line naming the database (never its password), and a write whose
 COMMIT went unanswered is stored exactly once and reported done only when it was.
 
-The store talks to PostgreSQL through `TcpProxy`, a small TCP proxy on 127.0.0.1 that the test cuts
-and restores (the real server is never restarted), and that can hang up on the next COMMIT just before
-or just after the server got it.
+The store talks to PostgreSQL through `TcpProxy` (tests/tcp_proxy.py), a small TCP proxy on 127.0.0.1 that
+the test cuts and restores (the real server is never restarted), and that can hang up on the next COMMIT
+just before or just after the server got it.
 """
 
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -18,153 +17,21 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-from sqlalchemy.engine import make_url
 
 from bastidor.store import ItemRecord, RunRecord, StepRecord, StoreError, open_run_store
 from bastidor.store.reconnect import RETRY_ENV, ReconnectPolicy
 from service_support import wait_until
+from tcp_proxy import TcpProxy, proxy  # noqa: F401  (proxy: a fixture)
 
 REPO = Path(__file__).resolve().parents[1]
 T0 = datetime(2026, 5, 1, 9, 0, 0, 654321, tzinfo=timezone.utc)
 PATIENT = ReconnectPolicy(give_up_after_s=60, first_wait_s=0.05, max_wait_s=0.5)
 
 
-class _Link:
-    """One client connection and its connection to the server."""
-
-    def __init__(self, client: socket.socket, server: socket.socket) -> None:
-        self.client, self.server = client, server
-        self.drop_replies = False
-
-    def close(self) -> None:
-        for side in (self.client, self.server):
-            try:
-                side.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-            side.close()
-
-
-class TcpProxy:
-    """Forwards 127.0.0.1:`port` to `target`. `cut()` ends every connection and refuses new ones (or, with
-    ``refuse=False``, accepts and hangs up on them, counting them in `turned_away`); `restore()` forwards
-    again; `hang_up_on_next_commit(delivered)` ends the connection that next sends COMMIT, after the server
-    answered it (`delivered`) or before the server saw it."""
-
-    def __init__(self, target: tuple[str, int]) -> None:
-        self.target = target
-        self.port = 0
-        self.turned_away = 0
-        self.commits_hung_up = 0
-        self._links: list[_Link] = []
-        self._lock = threading.Lock()
-        self._listener: socket.socket | None = None
-        self._cut = False
-        self._commit_hang_up: bool | None = None
-        self.restore()
-
-    def url(self, database_url: str, password: str | None = None) -> str:
-        """`database_url` pointed at the proxy (with `password` added, when given)."""
-        url = make_url(database_url).set(host="127.0.0.1", port=self.port)
-        return (url.set(password=password) if password else url).render_as_string(hide_password=False)
-
-    def restore(self) -> None:
-        """Forward new connections again."""
-        self._cut = False
-        if self._listener is None:
-            listener = socket.socket()
-            listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            listener.bind(("127.0.0.1", self.port))
-            listener.listen(32)
-            self.port, self._listener = listener.getsockname()[1], listener
-            threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
-
-    def cut(self, *, refuse: bool = True) -> None:
-        """End every connection; new ones are refused (`refuse`) or accepted and hung up on."""
-        self._cut = True
-        if refuse and self._listener is not None:
-            listener, self._listener = self._listener, None
-            _close_listener(listener)
-        with self._lock:
-            links, self._links = self._links, []
-        for link in links:
-            link.close()
-
-    def hang_up_on_next_commit(self, delivered: bool) -> None:
-        """End the connection that next sends COMMIT: after the server answered (`delivered`) or before."""
-        self._commit_hang_up = delivered
-
-    def close(self) -> None:
-        """Stop listening and end every connection."""
-        self.cut()
-
-    def _accept(self, listener: socket.socket) -> None:
-        while True:
-            try:
-                client, _ = listener.accept()
-            except OSError:
-                return
-            if self._cut:
-                self.turned_away += 1
-                client.close()
-                continue
-            link = _Link(client, socket.create_connection(self.target))
-            with self._lock:
-                self._links.append(link)
-            threading.Thread(target=self._upstream, args=(link,), daemon=True).start()
-            threading.Thread(target=self._downstream, args=(link,), daemon=True).start()
-
-    def _upstream(self, link: _Link) -> None:
-        while data := _receive(link.client):
-            if self._commit_hang_up is not None and b"COMMIT" in data:
-                delivered, self._commit_hang_up = self._commit_hang_up, None
-                self.commits_hung_up += 1
-                if not delivered:
-                    break
-                link.drop_replies = True
-            try:
-                link.server.sendall(data)
-            except OSError:
-                break
-        link.close()
-
-    def _downstream(self, link: _Link) -> None:
-        while (data := _receive(link.server)) and not link.drop_replies:
-            try:
-                link.client.sendall(data)
-            except OSError:
-                break
-        link.close()
-
-
-def _receive(side: socket.socket) -> bytes:
-    try:
-        return side.recv(65536)
-    except OSError:
-        return b""
-
-
-def _close_listener(listener: socket.socket) -> None:
-    try:
-        listener.shutdown(socket.SHUT_RDWR)
-    except OSError:
-        pass
-    listener.close()
-
-
-@pytest.fixture
-def proxy(pg_url):
-    """A proxy in front of this test's PostgreSQL server."""
-    url = make_url(pg_url)
-    running = TcpProxy((url.host, url.port or 5432))
-    yield running
-    running.close()
-
-
 @pytest.fixture
 def store(proxy, pg_url):
     """A run store on the test's database, through the proxy."""
-    with open_run_store(proxy.url(pg_url), reconnect=PATIENT) as opened:
+    with open_run_store(proxy.url_for(pg_url), reconnect=PATIENT) as opened:
         yield opened
 
 
@@ -175,6 +42,14 @@ def direct(pg_url):
         yield opened
 
 
+def hang_up_on_next_commit(proxy: TcpProxy, delivered: bool) -> None:
+    """The proxy hangs up on the next COMMIT: after the server answered it (`delivered`) or before it got it."""
+    if delivered:
+        proxy.lose_next_commit_reply()
+    else:
+        proxy.drop_next_commit()
+
+
 def make_run(run_id: str = "r-1", **fields) -> RunRecord:
     return RunRecord(run_id=run_id, flow_name="orders", flow_path="flows/orders.yaml", flow_sha256="a" * 64,
                      started_at=T0, inputs={"file": "orders.xlsx"}, host="bot-b", pid=4242, **fields)
@@ -182,7 +57,7 @@ def make_run(run_id: str = "r-1", **fields) -> RunRecord:
 
 def test_writes_during_an_outage_wait_for_the_database_and_land_once_it_is_back(store, proxy, direct):
     store.create_run(make_run())
-    proxy.cut(refuse=False)
+    proxy.cut()
     finished = threading.Event()
 
     def write() -> None:
@@ -205,9 +80,9 @@ def test_writes_during_an_outage_wait_for_the_database_and_land_once_it_is_back(
 
 
 def test_a_database_that_stays_away_fails_the_write_with_one_line_naming_it_without_the_password(proxy, pg_url):
-    url = proxy.url(pg_url, password="s3cret-pw")
+    url = proxy.url_for(pg_url, password="s3cret-pw")
     with open_run_store(url, reconnect=ReconnectPolicy(give_up_after_s=1, first_wait_s=0.05)) as store:
-        proxy.cut()
+        proxy.cut(refuse=True)
         with pytest.raises(StoreError) as raised:
             store.create_run(make_run())
     message = str(raised.value)
@@ -218,9 +93,9 @@ def test_a_database_that_stays_away_fails_the_write_with_one_line_naming_it_with
 
 @pytest.mark.parametrize("delivered", [True, False], ids=["commit-reached-the-server", "commit-lost-on-the-way"])
 def test_a_run_whose_commit_went_unanswered_is_created_exactly_once(store, proxy, direct, delivered):
-    proxy.hang_up_on_next_commit(delivered)
+    hang_up_on_next_commit(proxy, delivered)
     store.create_run(make_run())
-    assert proxy.commits_hung_up == 1
+    assert proxy.traps_sprung == 1
     assert [run.run_id for run in direct.list_runs()] == ["r-1"]
     assert direct.get_run("r-1") == make_run()
 
@@ -229,19 +104,19 @@ def test_a_run_whose_commit_went_unanswered_is_created_exactly_once(store, proxy
 def test_steps_whose_commit_went_unanswered_are_stored_exactly_once(store, proxy, direct, delivered):
     store.create_run(make_run())
     batch = [StepRecord("r-1", seq, f"steps[{seq}]", "passed", started_at=T0) for seq in (1, 2, 3)]
-    proxy.hang_up_on_next_commit(delivered)
+    hang_up_on_next_commit(proxy, delivered)
     store.add_steps(batch)
-    assert proxy.commits_hung_up == 1 and direct.list_steps("r-1") == batch
+    assert proxy.traps_sprung == 1 and direct.list_steps("r-1") == batch
 
 
 def test_item_and_run_ending_whose_commit_went_unanswered_are_stored_once(store, proxy, direct):
     store.create_run(make_run())
-    proxy.hang_up_on_next_commit(True)
+    proxy.lose_next_commit_reply()
     store.upsert_item(ItemRecord("r-1", "o-1", status="failed", reason="out of stock", exception="business",
                                  started_at=T0, ended_at=T0))
-    proxy.hang_up_on_next_commit(True)
+    proxy.lose_next_commit_reply()
     store.update_run("r-1", status="failed", ended_at=T0, items_total=1, items_failed=1)
-    assert proxy.commits_hung_up == 2
+    assert proxy.traps_sprung == 2
     assert [(item.item_ref, item.status) for item in direct.list_items("r-1")] == [("o-1", "failed")]
     assert (direct.get_run("r-1").status, direct.get_run("r-1").items_failed) == ("failed", 1)
 
@@ -249,15 +124,15 @@ def test_item_and_run_ending_whose_commit_went_unanswered_are_stored_once(store,
 def test_ending_an_orphaned_run_whose_commit_went_unanswered_reports_it_ended(store, proxy, direct):
     store.create_run(make_run())
     store.upsert_item(ItemRecord("r-1", "o-1", started_at=T0))
-    proxy.hang_up_on_next_commit(True)
-    assert store.close_orphaned_run("r-1", "its bot was killed") and proxy.commits_hung_up == 1
+    proxy.lose_next_commit_reply()
+    assert store.close_orphaned_run("r-1", "its bot was killed") and proxy.traps_sprung == 1
     assert (direct.get_run("r-1").status, direct.list_items("r-1")[0].status) == ("crashed", "failed")
     assert not store.close_orphaned_run("r-1", "a second reap changes nothing")
 
 
 def test_a_retried_create_never_takes_another_run_with_the_same_id_for_its_own(store, proxy, direct):
     direct.create_run(make_run(user="someone-else"))
-    proxy.cut(refuse=False)
+    proxy.cut()
     outcome: list[BaseException | None] = []
 
     def create() -> None:
@@ -278,8 +153,8 @@ def test_a_retried_create_never_takes_another_run_with_the_same_id_for_its_own(s
 
 @pytest.mark.parametrize("command", [["runs", "list"], ["users", "list"]])
 def test_a_command_on_a_database_that_is_down_says_so_in_one_line(proxy, pg_url, tmp_path, command):
-    url = proxy.url(pg_url, password="s3cret-pw")
-    proxy.cut()
+    url = proxy.url_for(pg_url, password="s3cret-pw")
+    proxy.cut(refuse=True)
     done = subprocess.run([sys.executable, str(REPO / "runner.py"), *command, "--home", str(tmp_path),
                            "--database", url], capture_output=True, text=True, timeout=120,
                           env={**os.environ, RETRY_ENV: "1"})

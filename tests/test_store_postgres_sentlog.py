@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from bastidor.notify.sentlog import SentLog
 from bastidor.store.reconnect import ReconnectPolicy
-from test_store_postgres_reconnect import TcpProxy, proxy  # noqa: F401  (proxy: a fixture)
+from tcp_proxy import proxy  # noqa: F401  (a fixture)
 
 
 def test_an_event_claimed_on_one_machine_is_a_repeat_on_another(tmp_path, pg_url, monkeypatch):
@@ -22,10 +22,10 @@ def test_an_event_claimed_on_one_machine_is_a_repeat_on_another(tmp_path, pg_url
 
 
 def test_a_claim_whose_commit_went_unanswered_is_still_the_claimants(tmp_path, pg_url, proxy, monkeypatch):  # noqa: F811
-    monkeypatch.setenv("BASTIDOR_DATABASE_URL", proxy.url(pg_url))
+    monkeypatch.setenv("BASTIDOR_DATABASE_URL", proxy.url_for(pg_url))
     log = SentLog(tmp_path / "B", reconnect=ReconnectPolicy(give_up_after_s=30, first_wait_s=0.05))
-    proxy.hang_up_on_next_commit(delivered=True)
+    proxy.lose_next_commit_reply()
     assert log.claim("run-1:failed", "ops-mail", "run.failed"), "the claim was committed: it is ours to send"
-    assert proxy.commits_hung_up == 1
+    assert proxy.traps_sprung == 1
     assert not log.claim("run-1:failed", "ops-mail", "run.failed"), "a second claim is a repeat"
     log.close()

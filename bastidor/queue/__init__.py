@@ -60,10 +60,10 @@ __all__ = [
 
 
 def open_work_queue(location: str | Path, *, backoff: Backoff | None = None,
-                    reconnect_s: float = 60.0) -> WorkQueue:
+                    reconnect_s: float | None = None) -> WorkQueue:
     """Open the work queue at `location`: a SQLite file path (folders created), a ``sqlite:///`` URL, or a
     PostgreSQL URL (``postgresql+psycopg://user@host:5432/name``), whose lost connections are retried for
-    `reconnect_s` seconds."""
+    `reconnect_s` seconds (default: $BASTIDOR_DATABASE_RETRY_S, else 60)."""
     from bastidor.database.places import is_postgres, normalized_url
     from bastidor.queue.base import QueueError
     from bastidor.queue.retry import Backoff

@@ -17,12 +17,14 @@ from bastidor.queue.sql_queue import SqlWorkQueue
 
 class PostgresWorkQueue(SqlWorkQueue):
     """The `WorkQueue` in the PostgreSQL database at `url` (``postgresql+psycopg://...``); tables created on
-    first use. A lost connection is retried for `reconnect_s` seconds before a call raises `QueueError`."""
+    first use. A lost connection is retried for `reconnect_s` seconds ($BASTIDOR_DATABASE_RETRY_S, else 60)
+    before a call raises `QueueError`."""
 
-    def __init__(self, url: str, *, backoff: Backoff = Backoff(), reconnect_s: float = 60.0) -> None:
+    def __init__(self, url: str, *, backoff: Backoff = Backoff(), reconnect_s: float | None = None) -> None:
         self.url = url
         self.backoff = backoff
-        self.database = PostgresDatabase(url, reconnect=Reconnect(budget_s=reconnect_s))
+        reconnect = Reconnect() if reconnect_s is None else Reconnect(budget_s=reconnect_s)
+        self.database = PostgresDatabase(url, reconnect=reconnect)
 
     @property
     def location(self) -> str:

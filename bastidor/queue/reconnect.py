@@ -9,9 +9,8 @@ Any other database error (a full disk, a missing permission) is reported at once
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-import psycopg
 from sqlalchemy.exc import DBAPIError
 from tenacity import (
     Retrying,
@@ -20,13 +19,14 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
-RETRIED_SQLSTATES = frozenset({
-    "57P01",  # admin_shutdown: the server is shutting down or restarting
-    "57P02",  # crash_shutdown
-    "57P03",  # cannot_connect_now: the server is starting up
-    "53300",  # too_many_connections
+from bastidor.database.connection_errors import cause_of, connection_lost, retry_budget_s
+
+__all__ = ["Reconnect", "StillCommitting", "cause_of", "is_transient"]
+
+ABORTED_STATES = frozenset({
     "40001",  # serialization_failure: the transaction was rolled back, run it again
     "40P01",  # deadlock_detected: likewise
+    "53300",  # too_many_connections: others will let go
 })
 
 
@@ -36,10 +36,11 @@ class StillCommitting(RuntimeError):
 
 @dataclass(frozen=True)
 class Reconnect:
-    """How long to keep retrying a lost connection (`budget_s`), waiting `first_s`, then doubling up to `max_s`
-    (with jitter, so many bots reconnecting after a restart do not knock at once)."""
+    """How long to keep retrying a lost connection (`budget_s`, by default `$BASTIDOR_DATABASE_RETRY_S` or 60 s),
+    waiting `first_s`, then doubling up to `max_s` (with jitter, so many bots reconnecting after a restart do
+    not knock at once)."""
 
-    budget_s: float = 60.0
+    budget_s: float = field(default_factory=retry_budget_s)
     first_s: float = 0.05
     max_s: float = 2.0
 
@@ -56,22 +57,8 @@ class Reconnect:
 
 
 def is_transient(error: BaseException) -> bool:
-    """Whether `error` is a lost or refused connection (or an aborted transaction) that another try may cure."""
-    if isinstance(error, StillCommitting):
+    """Whether `error` is a lost or refused-for-now connection, or an aborted transaction, that another try
+    may cure (see `bastidor.database.connection_errors`)."""
+    if isinstance(error, StillCommitting) or connection_lost(error):
         return True
-    if not isinstance(error, DBAPIError):
-        return False
-    if error.connection_invalidated:
-        return True
-    original = error.orig
-    sqlstate = getattr(original, "sqlstate", None)
-    if sqlstate is None:  # connecting failed (refused, timed out, closed), or the socket broke
-        return isinstance(original, (psycopg.OperationalError, psycopg.InterfaceError))
-    return sqlstate.startswith("08") or sqlstate in RETRIED_SQLSTATES
-
-
-def cause_of(error: BaseException) -> str:
-    """The first line of the database's own message, e.g. ``connection refused``."""
-    original = getattr(error, "orig", None) or error
-    lines = [line.strip() for line in str(original).splitlines() if line.strip()]
-    return lines[0] if lines else type(original).__name__
+    return isinstance(error, DBAPIError) and getattr(error.orig, "sqlstate", None) in ABORTED_STATES

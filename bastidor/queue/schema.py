@@ -3,6 +3,7 @@
 Column names equal the field names of the records in `bastidor.queue.records`, so a row maps straight
 onto its dataclass. Times are UTC (`UtcDateTime`, shared with the run store). The tables can live in
 the run store's database or in a file of their own: their names do not clash.
+A change to a table here needs a schema revision: see `bastidor.database.schema`.
 """
 
 from __future__ import annotations
@@ -116,11 +117,3 @@ work_item_events = Table(
     Column("reason", Text),
     Index("ix_work_item_events_item", "item_id", "id"),
 )
-
-
-ADDED_COLUMNS = (run_requests.c.queue_name, run_requests.c.idle_resumes)
-"""Columns added after the first release: a queue file made by an older Bastidor gets them when opened."""
-
-ADDED_INDEXES = tuple(index for table in (run_requests, work_items) for index in table.indexes
-                      if index.name in ("ix_run_requests_queue", "ix_work_items_run"))
-"""Indexes added after the first release, created on an older queue file too."""

@@ -34,6 +34,9 @@ from bastidor.database.places import places_for
 
 DEMO_PORTAL_PORT = 8765
 STALE_CHECK_S = 30.0
+AUDIT_CATCH_UP_S = 300.0
+"""How often a service on a shared database sends the audit logs and evidence its runs could not send when
+they ended (the database was out of reach), and those of runs killed before they could."""
 
 
 @dataclass
@@ -73,6 +76,7 @@ class Service:
         self.audit = open_service_audit(settings.home, settings.schedules)
         self.role = SchedulerRole(scheduler_lock(settings.home), self._become_active, self.audit)
         self.next_stale_check = 0.0
+        self.next_audit_catch_up = 0.0
         self.orphans: list[str] = []  # runs of dead workers not yet ended in the run store (kept while it is busy)
         self.faults = FaultWatch(settings.home)
         self.pool = WorkerPool(settings.home, settings.workers, queue, self.audit, lease_s=settings.lease_s,
@@ -172,6 +176,33 @@ class Service:
         if time.monotonic() >= self.next_stale_check:
             self.next_stale_check = time.monotonic() + STALE_CHECK_S
             self._end_stale_runs()
+        if time.monotonic() >= self.next_audit_catch_up:
+            self.next_audit_catch_up = time.monotonic() + AUDIT_CATCH_UP_S
+            self._ship_pending_audit()
+
+    def _ship_pending_audit(self) -> None:
+        """On a shared database: send what it lacks of this home's audit logs and evidence (see
+        `bastidor.audit.shipping`). A database out of reach is tried again at the next catch-up."""
+        from sqlalchemy.exc import SQLAlchemyError
+
+        from bastidor.audit.shipping import ship_pending
+
+        places = places_for(self.settings.home)
+        if not places.shared:
+            return
+        try:
+            shipped = ship_pending(self.settings.home, places.url)
+        except (SQLAlchemyError, OSError) as error:
+            self.audit.event("audit.catch_up_failed", error=f"{type(error).__name__}: {error}"[:500])
+            return
+        sent = [report.run_id for report in shipped if report.lines_added or report.artifacts_added]
+        if sent:
+            self.audit.event("audit.caught_up", run_ids=sent)
+        differing = {report.run_id: report.conflicts for report in shipped if report.conflicts}
+        if differing:  # the local log or the database's copy was changed after shipping: say so, loudly
+            print(f"warning: the audit log of run(s) {', '.join(differing)} differs from the shared database's "
+                  "copy: run `runner.py audit verify RUN` on each", flush=True)
+            self.audit.event("audit.copy_differs", runs=differing)
 
     def _end_stale_runs(self) -> None:
         """Runs of this host still "running" after their process died (an attended run killed, or one whose

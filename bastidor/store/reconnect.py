@@ -14,7 +14,6 @@ work is told so on its next attempt (`attempt.uncertain`) and checks before writ
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
@@ -22,30 +21,14 @@ from typing import TypeVar
 from sqlalchemy.exc import DBAPIError
 from tenacity import Retrying, retry_if_exception, stop_after_delay, wait_exponential
 
-RETRY_ENV = "BASTIDOR_DATABASE_RETRY_S"
-"""Seconds a write keeps retrying a lost connection before it fails (default `DEFAULT_GIVE_UP_S`)."""
-DEFAULT_GIVE_UP_S = 60.0
-LOST_STATES = ("57P01", "57P02", "57P03")
-"""admin_shutdown, crash_shutdown, cannot_connect_now; and every state of class 08 (connection exception)."""
-PERMANENT_SIGNS = ("does not exist", "authentication failed", "pg_hba.conf", "permission denied",
-                   "no password supplied", "invalid dsn", "invalid connection option")
-"""Words of a connection failure that waiting will not cure: the URL or the server's settings are wrong."""
+from bastidor.database.connection_errors import (  # noqa: F401  (RETRY_ENV: re-exported for callers)
+    DEFAULT_RETRY_S,
+    RETRY_ENV,
+    connection_lost,
+    retry_budget_s,
+)
 
 T = TypeVar("T")
-
-
-def connection_lost(error: BaseException) -> bool:
-    """True when `error` says the connection to the database was lost or could not be made for now."""
-    if not isinstance(error, DBAPIError):
-        return False
-    if error.connection_invalidated:
-        return True
-    original = error.orig
-    state = getattr(original, "sqlstate", None)
-    if state:
-        return state.startswith("08") or state in LOST_STATES
-    text = str(original or error).lower()
-    return type(original).__name__ == "OperationalError" and not any(sign in text for sign in PERMANENT_SIGNS)
 
 
 @dataclass(frozen=True)
@@ -53,17 +36,14 @@ class ReconnectPolicy:
     """How long to keep trying after a lost connection: waits from `first_wait_s` doubling up to
     `max_wait_s`, for at most `give_up_after_s` in all (0: never retry)."""
 
-    give_up_after_s: float = DEFAULT_GIVE_UP_S
+    give_up_after_s: float = DEFAULT_RETRY_S
     first_wait_s: float = 0.1
     max_wait_s: float = 5.0
 
     @classmethod
     def from_environment(cls) -> ReconnectPolicy:
         """The default policy, with `$BASTIDOR_DATABASE_RETRY_S` as the bound when it is a number."""
-        try:
-            return cls(give_up_after_s=max(0.0, float(os.environ[RETRY_ENV])))
-        except (KeyError, ValueError):
-            return cls()
+        return cls(give_up_after_s=retry_budget_s())
 
 
 @dataclass

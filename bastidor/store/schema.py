@@ -2,6 +2,7 @@
 
 Column names equal the field names of the records in `bastidor.store.records`, so a row maps straight
 onto its dataclass. Times are stored as UTC (`UtcDateTime`); JSON columns hold already-masked dicts.
+A change to a table here needs a schema revision: see `bastidor.database.schema`.
 """
 
 from __future__ import annotations
@@ -118,28 +119,3 @@ steps = Table(
     Column("error_detail", Text),
     Index("ix_steps_run_id_item_ref", "run_id", "item_ref"),
 )
-
-
-ADDED_COLUMNS: tuple[Column[Any], ...] = (items.c.exception, runs.c.pid, steps.c.error_detail)
-"""Columns added after the first release: `add_missing_columns` adds them to an older store."""
-
-ADDED_INDEXES: tuple[Index, ...] = tuple(index for index in items.indexes if index.name in (
-    "ix_items_started_at", "ix_items_item_ref", "ix_items_exception_status"))
-"""Indexes added after the first release (for the console's item lists); created on an older store too."""
-
-
-def add_missing_columns(connection: Any, columns: tuple[Column[Any], ...] = ADDED_COLUMNS,
-                        indexes: tuple[Index, ...] = ADDED_INDEXES) -> None:
-    """Add the nullable `columns` and the `indexes` that tables created by an older Bastidor lack (the run
-    store's by default; the work queue passes its own)."""
-    from sqlalchemy import inspect
-    from sqlalchemy.schema import CreateIndex
-
-    inspector = inspect(connection)
-    for column in columns:
-        present = {existing["name"] for existing in inspector.get_columns(column.table.name)}
-        if column.name not in present:
-            kind = column.type.compile(dialect=connection.dialect)
-            connection.exec_driver_sql(f'ALTER TABLE {column.table.name} ADD COLUMN "{column.name}" {kind}')
-    for index in indexes:
-        connection.execute(CreateIndex(index, if_not_exists=True))
