@@ -141,6 +141,16 @@ def test_a_database_setting_that_is_not_postgresql_is_refused_with_what_to_write
     assert "is not a PostgreSQL URL" in result.stderr and "postgresql+psycopg://" in result.stderr
 
 
+def test_a_database_setting_with_a_password_is_never_echoed_back():
+    from bastidor.database.places import DatabaseSettingError, normalized_url, safe_url
+
+    with pytest.raises(DatabaseSettingError) as refused:
+        normalized_url("host=db user=bot password=s3cret-word")
+    assert "s3cret-word" not in str(refused.value)
+    shown = safe_url("postgresql+psycopg://bot:s3cret-word@db/bastidor?sslmode=require&password=s3cret-word")
+    assert "s3cret-word" not in shown and shown.startswith("postgresql+psycopg://bot:***@db/bastidor?")
+
+
 def test_runs_list_with_home_after_the_command_reads_that_home(tmp_path):
     home = tmp_path / "home"
     (tmp_path / "hello.yaml").write_text("name: Hello\nsteps:\n  - log: hi\n", encoding="utf-8")

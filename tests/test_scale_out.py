@@ -132,3 +132,38 @@ def test_postgres_restarted_mid_batch_loses_and_doubles_nothing(tmp_path, privat
     assert set(successes.values()) == {1} and len(successes) == 300, "nothing lost, nothing done twice"
     assert counts["failed"] == 0 and counts["in_progress"] == 0
     assert [machine.returncode for machine in machines] == [0, 0], [out[-3000:] for out in outputs]
+
+
+def test_after_a_postgres_restart_a_lease_its_bot_could_not_renew_is_not_handed_back_at_once(private_postgres):
+    import datetime as dt
+
+    from bastidor.queue import NewItem
+
+    later = dt.datetime.now(dt.timezone.utc) + dt.timedelta(minutes=10)  # every lease has expired by then
+    with open_work_queue(private_postgres.url) as queue:
+        queue.add_items("orders", [NewItem("held-through-restart"), NewItem("claimed-after-restart")])
+        held = queue.claim_item("orders", "bot-a", lease_s=30)
+        private_postgres.restart()
+        after = queue.claim_item("orders", "bot-b", lease_s=30)
+        reaped = queue.reap_expired(now=later)
+        assert reaped.items_requeued == [after.id], "only the lease renewed since the restart is reaped"
+        assert queue.get_item(held.id).state == "in_progress"
+        assert queue.complete_item(held.id, "bot-a").state == "successful", "the bot kept its item"
+
+
+def test_a_machine_whose_clock_is_off_the_database_is_warned_at_start(pg_url, monkeypatch):
+    import datetime as dt
+
+    from bastidor.database import clock
+
+    assert clock.clock_warning(pg_url) is None, "this machine and its database agree"
+    real = dt.datetime
+
+    class Ahead(real):
+        @classmethod
+        def now(cls, tz=None):
+            return real.now(tz) + dt.timedelta(seconds=40)
+
+    monkeypatch.setattr(clock.dt, "datetime", Ahead)
+    warning = clock.clock_warning(pg_url)
+    assert warning and "40.0 s ahead of the database server's" in warning and "NTP" in warning

@@ -36,6 +36,8 @@ class ShipReport:
     """Lines or evidence the database holds with other bytes: one side was edited after it was shipped."""
     missing: list[str] = field(default_factory=list)
     """Evidence files the log names that the run folder no longer has (the lines are shipped anyway)."""
+    unreadable: str | None = None
+    """Why the run's folder could not be read (nothing of it was shipped; it is tried again next time)."""
 
 
 def ship_run(url: str, run_dir: Path) -> ShipReport:
@@ -138,10 +140,11 @@ def ship_after_run(run_dir: Path) -> ShipReport | None:
     return report
 
 
-def ship_pending(home: Path, url: str) -> list[ShipReport]:
-    """Ship every run of `home` whose audit log the shared database does not fully hold: the runs marked
-    pending, and any run folder whose log is longer than its copy (a run killed before it could ship).
-    Idempotent. Raises SQLAlchemyError when the database cannot be reached."""
+def ship_pending(home: Path, url: str, *, limit: int | None = None) -> list[ShipReport]:
+    """Ship every run of `home` whose audit log the shared database does not fully hold (at most `limit` runs,
+    oldest first): the runs marked pending, and any run folder whose log is longer than its copy (a run killed
+    before it could ship). Idempotent. A run folder that cannot be read is reported (`unreadable`) and the
+    others are shipped all the same. Raises SQLAlchemyError when the database cannot be reached."""
     from bastidor.audit.records_table import shipped_sizes
     from bastidor.audit.tables import prepare_shared_tables
     from bastidor.database.engines import postgres_engine
@@ -153,13 +156,17 @@ def ship_pending(home: Path, url: str) -> list[ShipReport]:
         sizes = shipped_sizes(connection, list(folders))
     behind = [name for name, folder in folders.items() if _size(folder / AUDIT_FILE) > sizes.get(name, 0)]
     reports = []
-    for run_id in sorted(set(behind) | set(_marked(home))):
-        if run_id in folders:
-            report = ship_run(url, folders[run_id])
-            _settle(home, report, run_id)
-            reports.append(report)
-        else:
+    for run_id in sorted(set(behind) | set(_marked(home)))[:limit]:
+        if run_id not in folders:
             _clear_pending(home, run_id)  # its folder is gone: nothing is left to ship
+            continue
+        try:
+            report = ship_run(url, folders[run_id])
+        except OSError as error:
+            reports.append(ShipReport(run_id, unreadable=f"{error.strerror or error} ({error.filename or run_id})"))
+            continue
+        _settle(home, report, run_id)
+        reports.append(report)
     return reports
 
 

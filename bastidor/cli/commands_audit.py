@@ -109,16 +109,22 @@ def ship_command(args) -> int:
 
 def _print_shipped(reports) -> int:
     for report in reports:
+        if report.unreadable:
+            error_out(f"run {report.run_id}: its folder cannot be read, nothing shipped: {report.unreadable}")
+            continue
         print(f"run {report.run_id}: {report.lines_added} audit lines, {report.artifacts_added} evidence files shipped")
         for problem in report.missing:
             print(f"  warning: {problem}")
         for conflict in report.conflicts:
             print(f"  error: {conflict}")
     refused = sum(1 for report in reports if report.conflicts)
+    unreadable = sum(1 for report in reports if report.unreadable)
     shipped = sum(1 for report in reports if report.lines_added)
+    exceptions = [f"{refused} whose copy there differs (left as it is, see above)"] if refused else []
+    exceptions += [f"{unreadable} whose folder cannot be read"] if unreadable else []
     print(f"{shipped} run(s) shipped; every other run of this home is in the shared database"
-          + (f", except {refused} whose copy there differs (left as it is, see above)." if refused else "."))
-    return 1 if refused else 0
+          + (f", except {' and '.join(exceptions)}." if exceptions else "."))
+    return 1 if refused or unreadable else 0
 
 
 def key_command(args) -> int:

@@ -9,12 +9,14 @@ PostgreSQL database, so any machine pointed at it sees the work of every other.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 DATABASE_ENV = "BASTIDOR_DATABASE_URL"
 STORE_ENV = "BASTIDOR_STORE"
 _POSTGRES_SCHEMES = ("postgresql+psycopg://", "postgresql://", "postgres://")
+_PASSWORD_PARAMETER = re.compile(r"((?:^|&)password=)[^&]*", re.IGNORECASE)
 
 
 class DatabaseSettingError(ValueError):
@@ -33,9 +35,10 @@ def normalized_url(url: str) -> str:
     for scheme in _POSTGRES_SCHEMES:
         if text.startswith(scheme):
             return "postgresql+psycopg://" + text[len(scheme):]
-    shown = safe_url(text)
+    scheme = text.split("://", 1)[0] if "://" in text else None
+    shown = f"(a {scheme} URL)" if scheme else "(not a URL; not shown, as it may hold a password)"
     raise DatabaseSettingError(
-        f"The database setting {shown!r} is not a PostgreSQL URL. Write postgresql+psycopg://USER@HOST:5432/NAME "
+        f"The database setting {shown} is not a PostgreSQL URL. Write postgresql+psycopg://USER@HOST:5432/NAME "
         f"(in --database or ${DATABASE_ENV}), or leave it unset to keep everything in the home folder's SQLite files."
     )
 
@@ -46,13 +49,19 @@ def is_postgres(location: object) -> bool:
 
 
 def safe_url(url: str) -> str:
-    """`url` with any password replaced by ``***``, for messages and logs."""
+    """`url` with any password replaced by ``***`` (``user:PASSWORD@`` and a ``password=`` parameter), for
+    messages and logs."""
     scheme, sep, rest = url.partition("://")
-    if not sep or "@" not in rest:
-        return url
-    credentials, at, host = rest.rpartition("@")
-    user, colon, _password = credentials.partition(":")
-    return f"{scheme}://{user}{':***' if colon else ''}@{host}"
+    if not sep:
+        return "(a database setting that is not a URL)"
+    location, question, query = rest.partition("?")
+    if "@" in location:
+        credentials, _at, host = location.rpartition("@")
+        user, colon, _password = credentials.partition(":")
+        location = f"{user}{':***' if colon else ''}@{host}"
+    if question:
+        query = _PASSWORD_PARAMETER.sub(r"\1***", query)
+    return f"{scheme}://{location}{question}{query}"
 
 
 @dataclass(frozen=True)

@@ -147,7 +147,9 @@ def check_version(url: URL, component: str, current: str | None, upgrade: bool |
             "Bastidor to the version the other machines run")
     embedded = url.get_backend_name() == "sqlite"
     if current is not None and not (embedded if upgrade is None else upgrade):
-        option = f"--database {where}" if not embedded else f"--home {_home_of(url)}"
+        shown_password = url.password is not None  # shown as ***: a command with it would not connect
+        option = (f"--home {_home_of(url)}" if embedded
+                  else "with $BASTIDOR_DATABASE_URL set" if shown_password else f"--database {where}")
         raise SchemaVersionError(
             f"the database at {where} has schema {current} for component {component}, this Bastidor needs "
             f"{target}: run `runner.py db upgrade {option}` (or start `serve`, which upgrades it)")

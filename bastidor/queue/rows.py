@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, Table, bindparam, insert, select, update
+from sqlalchemy import Connection, RowMapping, Table, bindparam, insert, select, text, update
 
 from bastidor.queue.base import LeaseLost, NotFound
 from bastidor.queue.records import ItemEvent, RunEvent, RunRequest, WorkItem
@@ -157,9 +157,23 @@ def heartbeat(connection: Connection, kind: RowKind, row_id: int, worker: str, l
     return connection.execute(kind.statements["heartbeat"], params).rowcount == 1
 
 
+REAP_GRACE_AFTER_RESTART_S = 60.0
+"""After a PostgreSQL restart, a lease last renewed before it is not handed back for this long: its bot could
+not write heartbeats while the server was down and is most likely still working; a bot that really died is
+reaped once the grace is over."""
+
+
 def expired_leases(connection: Connection, kind: RowKind, now: datetime) -> list[RowMapping]:
-    """Leased rows whose lease expired before `now`."""
-    return list(connection.execute(kind.statements["expired"], {"b_now": now}).mappings())
+    """Leased rows whose lease expired before `now`, except those whose bot had no chance to renew them since
+    PostgreSQL restarted (see `REAP_GRACE_AFTER_RESTART_S`)."""
+    rows = list(connection.execute(kind.statements["expired"], {"b_now": now}).mappings())
+    if not rows or connection.dialect.name != "postgresql":
+        return rows
+    started, uptime_s = connection.execute(text(
+        "SELECT pg_postmaster_start_time(), EXTRACT(EPOCH FROM now() - pg_postmaster_start_time())")).one()
+    if float(uptime_s) >= REAP_GRACE_AFTER_RESTART_S:
+        return rows
+    return [row for row in rows if row["heartbeat_at"] is not None and row["heartbeat_at"] >= started]
 
 
 def leases_of(connection: Connection, kind: RowKind, workers: list[str]) -> list[RowMapping]:

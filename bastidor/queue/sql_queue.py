@@ -4,7 +4,9 @@ Each method checks its arguments, then runs one operation (`item_ops`, `run_ops`
 transaction through its backend's `QueueDatabase`: `SqliteDatabase` (``BEGIN IMMEDIATE``) or
 `PostgresDatabase` (row locks, advisory locks, retried through lost connections). The current time is read
 once, before the transaction, so an operation that must be run again after a lost connection records
-the same moment, and a repeated outcome is recognised by it (see `bastidor.queue.rows`).
+the same moment, and a repeated outcome is recognised by it (see `bastidor.queue.rows`). Claims and
+heartbeats are the exception: they read the time in each attempt, so a lease granted after a long
+reconnect runs from when it was granted, not from before the outage.
 """
 
 from __future__ import annotations
@@ -70,13 +72,13 @@ class SqlWorkQueue(WorkQueue):
 
     def claim_run(self, worker: str, lease_s: float, *, now: datetime | None = None) -> RunRequest | None:
         """Lease the queued request with the highest priority, then the oldest, whose not_before passed."""
-        worker, lease_s, moment = _worker(worker), checks.seconds("lease_s", lease_s), checks.resolve_now(now)
-        return self.database.write(lambda c: run_ops.claim(c, worker, lease_s, moment))
+        worker, lease_s = _worker(worker), checks.seconds("lease_s", lease_s)
+        return self.database.write(lambda c: run_ops.claim(c, worker, lease_s, checks.resolve_now(now)))
 
     def heartbeat_run(self, request_id: int, worker: str, lease_s: float, *, now: datetime | None = None) -> bool:
         """Extend the lease to now + `lease_s`; False if `worker` no longer holds it."""
-        lease_s, moment = checks.seconds("lease_s", lease_s), checks.resolve_now(now)
-        return self.database.write(lambda c: run_ops.heartbeat(c, request_id, worker, lease_s, moment))
+        lease_s = checks.seconds("lease_s", lease_s)
+        return self.database.write(lambda c: run_ops.heartbeat(c, request_id, worker, lease_s, checks.resolve_now(now)))
 
     def finish_run(self, request_id: int, worker: str, state: str, *, run_id: str | None = None,
                    error: str | None = None, now: datetime | None = None) -> RunRequest:
@@ -144,13 +146,14 @@ class SqlWorkQueue(WorkQueue):
                    now: datetime | None = None) -> WorkItem | None:
         """Lease the new item with the highest priority, then the oldest, whose defer_until passed."""
         queue_name = checks.text("queue_name", queue_name, 200)
-        worker, lease_s, moment = _worker(worker), checks.seconds("lease_s", lease_s), checks.resolve_now(now)
-        return self.database.write(lambda c: item_ops.claim(c, queue_name, worker, lease_s, run_id, moment))
+        worker, lease_s = _worker(worker), checks.seconds("lease_s", lease_s)
+        return self.database.write(
+            lambda c: item_ops.claim(c, queue_name, worker, lease_s, run_id, checks.resolve_now(now)))
 
     def heartbeat_item(self, item_id: int, worker: str, lease_s: float, *, now: datetime | None = None) -> bool:
         """Extend the lease to now + `lease_s`; False if `worker` no longer holds it."""
-        lease_s, moment = checks.seconds("lease_s", lease_s), checks.resolve_now(now)
-        return self.database.write(lambda c: item_ops.heartbeat(c, item_id, worker, lease_s, moment))
+        lease_s = checks.seconds("lease_s", lease_s)
+        return self.database.write(lambda c: item_ops.heartbeat(c, item_id, worker, lease_s, checks.resolve_now(now)))
 
     def complete_item(self, item_id: int, worker: str, output: Any = None, *,
                       now: datetime | None = None) -> WorkItem:

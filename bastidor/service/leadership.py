@@ -55,31 +55,28 @@ class SchedulerRole:
 
     def try_to_lead(self) -> None:
         """Take the lock and start the scheduler if no other service holds it; say once when standing by."""
-        if self._active is not None:
-            return
-        if not self.lock.try_acquire():
-            self._announce_standby()
-            return
-        try:
-            active = self.start()
-        except BaseException:
-            self.lock.release()  # a service that cannot schedule (a storage fault) lets a healthy standby do it
-            raise
-        with self._mutex:
-            self._active = active
+        with self._mutex:  # never while a scheduler that lost the lock is still stopping (see `check`)
+            if self._active is not None:
+                return
+            if not self.lock.try_acquire():
+                self._announce_standby()
+                return
+            try:
+                self._active = self.start()
+            except BaseException:
+                self.lock.release()  # a service that cannot schedule (a storage fault) lets a healthy standby do it
+                raise
         self._announced_standby = False
 
     def check(self) -> bool:
         """Whether this service still leads (or never did); stands down at once when it lost the lock."""
         with self._mutex:
             active = self._active
-        if active is None or self.lock.still_held():
-            return True
-        with self._mutex:
-            if self._active is active:
-                self._active = None
+            if active is None or self.lock.still_held():
+                return True
+            active.stop()  # before `_active` is cleared, so no second scheduler starts while this one stops
+            self._active = None
         reason = self.lock.lost_reason or "the lock was lost"
-        active.stop()
         self.say(f"scheduler lock lost: {reason}; the scheduler stopped and this service stands by", flush=True)
         self.audit.event("scheduler.lost", reason=reason)
         return False

@@ -37,6 +37,8 @@ STALE_CHECK_S = 30.0
 AUDIT_CATCH_UP_S = 300.0
 """How often a service on a shared database sends the audit logs and evidence its runs could not send when
 they ended (the database was out of reach), and those of runs killed before they could."""
+AUDIT_CATCH_UP_RUNS = 20
+"""At most this many runs per catch-up, so a home full of history never holds up the service's round."""
 
 
 @dataclass
@@ -99,6 +101,7 @@ class Service:
 
     def _serve(self) -> int:
         self._stop_stray_workers()
+        self._check_clock()
         self.pool.start()
         self.role.begin()
         while not self.stop_event.is_set():
@@ -129,6 +132,23 @@ class Service:
         """This service's heartbeat in the services registry (written when due, or at once on a change)."""
         self.presence.beat(holds_scheduler=self.role.active, workers=self.pool.describe(),
                            retired_workers=self.pool.retired, state=state, fault=self.faults.fault)
+
+    def _check_clock(self) -> None:
+        """On a shared database, say at start when this machine's clock is off the database server's."""
+        from sqlalchemy.exc import SQLAlchemyError
+
+        from bastidor.database.clock import clock_warning
+
+        places = places_for(self.settings.home)
+        if not places.shared:
+            return
+        try:
+            warning = clock_warning(places.url)
+        except SQLAlchemyError:
+            return  # the database is out of reach: the round's own fault handling says so
+        if warning:
+            print(warning, flush=True)
+            self.audit.event("service.clock_skew", warning=warning)
 
     def _stop_stray_workers(self) -> None:
         """Bots of an earlier service of this home that died without them: wait for them to finish their item
@@ -191,10 +211,15 @@ class Service:
         if not places.shared:
             return
         try:
-            shipped = ship_pending(self.settings.home, places.url)
+            shipped = ship_pending(self.settings.home, places.url, limit=AUDIT_CATCH_UP_RUNS)
         except (SQLAlchemyError, OSError) as error:
             self.audit.event("audit.catch_up_failed", error=f"{type(error).__name__}: {error}"[:500])
             return
+        if len(shipped) >= AUDIT_CATCH_UP_RUNS:  # more are waiting: go on at the next round
+            self.next_audit_catch_up = 0.0
+        unreadable = {report.run_id: report.unreadable for report in shipped if report.unreadable}
+        if unreadable:
+            self.audit.event("audit.catch_up_unreadable", runs=unreadable)
         sent = [report.run_id for report in shipped if report.lines_added or report.artifacts_added]
         if sent:
             self.audit.event("audit.caught_up", run_ids=sent)
