@@ -41,7 +41,7 @@ def postgres_engine(url: str) -> Engine:
         if engine is None:
             engine = create_engine(
                 url, pool_pre_ping=True, pool_size=POOL_SIZE, max_overflow=MAX_OVERFLOW, pool_recycle=1800,
-                json_serializer=_dumps_json, connect_args={"connect_timeout": CONNECT_TIMEOUT_S,
+                json_serializer=dumps_json, connect_args={"connect_timeout": CONNECT_TIMEOUT_S,
                                                            "application_name": "bastidor", "options": SESSION_OPTIONS,
                                                            **KEEPALIVE})
             _engines[key] = engine
@@ -57,5 +57,7 @@ def close_engines() -> None:
         _engines.clear()
 
 
-def _dumps_json(value: Any) -> str:
+def dumps_json(value: Any) -> str:
+    """JSON for the database's JSON columns (every store's engine uses it): dates, decimals and the like as
+    the audit log writes them, non-ASCII text kept as is."""
     return json.dumps(to_jsonable(value), ensure_ascii=False)

@@ -7,7 +7,6 @@ instead of failing. Reads run in a plain deferred transaction and never block th
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -17,7 +16,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
-from bastidor.audit.canonical import to_jsonable
+from bastidor.database.engines import dumps_json
 from bastidor.queue.base import QueueError
 from bastidor.database.schema import prepare_tables
 from bastidor.store.sql import enable_wal
@@ -90,7 +89,7 @@ class SqliteDatabase:
 
 
 def _create_engine(path: Path, synchronous: str) -> Engine:
-    engine = create_engine(f"sqlite:///{path}", json_serializer=_dumps_json)
+    engine = create_engine(f"sqlite:///{path}", json_serializer=dumps_json)
 
     @event.listens_for(engine, "connect")
     def _configure(dbapi_connection: Any, connection_record: Any) -> None:
@@ -109,10 +108,6 @@ def _create_engine(path: Path, synchronous: str) -> Engine:
         connection.exec_driver_sql(f"BEGIN {mode}")
 
     return engine
-
-
-def _dumps_json(value: Any) -> str:
-    return json.dumps(to_jsonable(value), ensure_ascii=False)
 
 
 def _operational_message(path: Path, error: OperationalError) -> str:

@@ -8,7 +8,6 @@ wait instead of failing) and foreign keys. A PostgreSQL engine is shared by ever
 
 from __future__ import annotations
 
-import json
 import sqlite3
 import time
 from pathlib import Path
@@ -16,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 
-from bastidor.audit.canonical import to_jsonable
+from bastidor.database.engines import dumps_json
 from bastidor.database.places import is_postgres, normalized_url, safe_url
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -41,7 +40,7 @@ def open_engine(url: str) -> tuple[Engine, bool]:
         from bastidor.database.engines import postgres_engine
 
         return postgres_engine(url), True
-    engine = create_engine(url, json_serializer=_dumps_json)
+    engine = create_engine(url, json_serializer=dumps_json)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", configure_sqlite_connection)
     return engine, False
@@ -53,10 +52,6 @@ def describe(engine: Engine) -> str:
     if url.get_backend_name() == "sqlite" and url.database:
         return url.database
     return safe_url(url.render_as_string(hide_password=False))
-
-
-def _dumps_json(value: Any) -> str:
-    return json.dumps(to_jsonable(value), ensure_ascii=False)
 
 
 def configure_sqlite_connection(dbapi_connection: Any, connection_record: Any) -> None:
