@@ -161,3 +161,16 @@ def test_a_command_on_a_database_that_is_down_says_so_in_one_line(proxy, pg_url,
     assert done.returncode == 2 and done.stdout == ""
     assert done.stderr.startswith("error: ") and done.stderr.count("\n") == 1, done.stderr
     assert f"postgres:***@127.0.0.1:{proxy.port}/" in done.stderr and "s3cret-pw" not in done.stderr
+
+
+def test_a_host_name_that_does_not_resolve_is_reported_at_once_not_waited_for():
+    from sqlalchemy import create_engine
+    from sqlalchemy.exc import OperationalError
+
+    from bastidor.database.connection_errors import connection_lost
+
+    engine = create_engine("postgresql+psycopg://bastidor@no-such-host.invalid/bastidor")
+    with pytest.raises(OperationalError) as refused:
+        engine.connect()
+    engine.dispose()
+    assert not connection_lost(refused.value), "a mistyped host is not a connection that will come back"

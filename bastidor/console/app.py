@@ -12,12 +12,13 @@ import logging
 import pkgutil
 from dataclasses import dataclass
 
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
@@ -30,6 +31,8 @@ from bastidor.console.render import STATIC_DIR, render
 from bastidor.console.security import RoleTooLow, SignInRequired
 from bastidor.console.sessions import SessionRegistry
 from bastidor.console.throttle import LoginThrottle
+from bastidor.queue import QueueError
+from bastidor.store import StoreError
 
 NOT_RECORDED = ("The console could not write its audit log (audit/console.jsonl in its home folder), and "
                 "nothing is done without a record, so nothing was changed. Ask whoever runs the console to check "
@@ -93,6 +96,19 @@ def _audit_unwritable(request: Request, exc: Exception) -> Response:
     return error_page(request, 503, "Not recorded, so not done", NOT_RECORDED)
 
 
+def _database_unreachable(request: Request, exc: Exception) -> Response:
+    """A store that cannot reach its database (PostgreSQL restarting, the network cut): say so, with a 503, so
+    the supervisor retries in a moment instead of reporting a bug. The stores' own messages hide passwords."""
+    logger.error("console: database unavailable on %s %s: %s", request.method, request.url.path, exc)
+    detail = str(exc) if isinstance(exc, (StoreError, QueueError)) else type(exc).__name__
+    detail = (f"The console cannot reach its database just now ({detail.splitlines()[0][:400]}). Nothing was "
+              "changed. Try again in a moment; the bots keep their work and carry on when it is back.")
+    try:
+        return error_page(request, 503, "Database unavailable", detail)
+    except Exception:  # the page itself needs the database (the signed-in user): plain text, then
+        return PlainTextResponse(f"Database unavailable. {detail}", status_code=503)
+
+
 def _server_error(request: Request, exc: Exception) -> Response:
     logger.exception("console error on %s %s", request.method, request.url.path, exc_info=exc)
     return error_page(request, 500, "Something went wrong", "The console hit an unexpected problem. Try again, "
@@ -109,7 +125,8 @@ def create_app(context: ConsoleContext, settings: ConsoleSettings) -> Starlette:
     ]
     routes = [*page_routes(), Mount("/static", app=StaticFiles(directory=str(STATIC_DIR)), name="static")]
     handlers = {SignInRequired: _sign_in_required, RoleTooLow: _role_too_low, HTTPException: _http_error,
-                AuditWriteError: _audit_unwritable, 500: _server_error}
+                AuditWriteError: _audit_unwritable, StoreError: _database_unreachable,
+                QueueError: _database_unreachable, SQLAlchemyError: _database_unreachable, 500: _server_error}
     app = Starlette(routes=routes, middleware=middleware, exception_handlers=handlers)
     app.state.console = context
     app.state.login_throttle = LoginThrottle()

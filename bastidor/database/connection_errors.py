@@ -19,8 +19,10 @@ DEFAULT_RETRY_S = 60.0
 LOST_STATES = frozenset({"57P01", "57P02", "57P03"})
 """admin_shutdown, crash_shutdown, cannot_connect_now; and every state of class 08 (connection exception)."""
 PERMANENT_SIGNS = ("does not exist", "authentication failed", "pg_hba.conf", "permission denied",
-                   "no password supplied", "invalid dsn", "invalid connection option")
-"""Words of a connection failure that waiting will not cure: the URL or the server's settings are wrong."""
+                   "no password supplied", "invalid dsn", "invalid connection option",
+                   "could not translate host name", "name or service not known")
+"""Words of a connection failure that waiting will not cure: the URL or the server's settings are wrong (a
+host name that does not resolve is taken for a mistyped one, reported at once rather than after a minute)."""
 
 
 def connection_lost(error: BaseException) -> bool:
