@@ -67,6 +67,7 @@ steps:
   - log: "Total is {{ total }}"
   - write_rows: {path: out.csv, rows: "{{ results }}", mode: append}
   - append_row: {path: out.xlsx, values: {a: 1}}
+  - http_request: {method: post, url: /api/orders, json: {a: 1}, into: created}
   - for_each: "{{ orders }}"
     as: order
     steps:

@@ -30,7 +30,12 @@ def run_step(state: RunState, scope: Scope, node: StepNode, path: str) -> None:
         with attempt:
             with step_status(ctx, attempt.retry_state.attempt_number) as details:
                 params = _params_for(ctx, details)
-                result = node.spec.run(ctx, params)
+                try:
+                    result = node.spec.run(ctx, params)
+                except Exception as error:  # a failing step may still say what it got (e.g. an HTTP status)
+                    if getattr(error, "step_result", None):
+                        details["result"] = error.step_result
+                    raise
                 if result:
                     details["result"] = result
 

@@ -60,6 +60,7 @@ class _NameChecker:
             loop_names = _loop_names(node)
             inner = scope | loop_names
             self._check_templates(node, scope, inner)
+            self._check_named_secrets(node)
             scope |= self._check_blocks(node, inner) - loop_names
             self.finished_loops |= loop_names - scope
             scope |= node.spec.defined_names(node.params)
@@ -100,6 +101,21 @@ class _NameChecker:
                 self._check_text(text, loc, names)
             if key in defined:
                 inner.add(key)
+
+    def _check_named_secrets(self, node: Any) -> None:
+        """Secrets a step names outside `{{ }}` (e.g. `auth: {bearer: ERP_TOKEN}` of `http_request`), which its
+        params list with `secret_refs()`, must be declared too."""
+        refs = getattr(node.params, "secret_refs", None)
+        if refs is None:
+            return
+        for where, secret in refs():
+            if secret in self.secrets:
+                continue
+            message = f"secret '{secret}' is not declared: add it to the flow's `secrets:` list"
+            if where[0] in node.param_locs:
+                self.diagnostics.append(self.source.diagnostic(node.param_locs[where[0]] + tuple(where[1:]), message))
+            else:  # never silent: at the step itself when the key's place is unknown
+                self.diagnostics.append(Diagnostic(node.file, node.line, node.column, message))
 
     def _check_text(self, text: str, loc: Loc, scope: set[str]) -> None:
         try:
