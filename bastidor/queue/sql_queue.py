@@ -41,11 +41,17 @@ T = TypeVar("T")
 class QueueDatabase(Protocol):
     """What the queue needs of a backend: run a function of a connection as one write or read transaction."""
 
-    def write(self, work: Callable[[Connection], T]) -> T: ...
+    def write(self, work: Callable[[Connection], T]) -> T:
+        """Run `work` in one write transaction and commit it; its result."""
+        ...
 
-    def read(self, work: Callable[[Connection], T]) -> T: ...
+    def read(self, work: Callable[[Connection], T]) -> T:
+        """Run `work` in one read transaction; its result."""
+        ...
 
-    def close(self) -> None: ...
+    def close(self) -> None:
+        """Release what the database holds for this queue."""
+        ...
 
 
 class SqlWorkQueue(WorkQueue):
