@@ -14,15 +14,15 @@ from collections import Counter
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-import pytest
 
 from bastidor.queue import NewItem, PostgresWorkQueue
 from bastidor.queue.fires import NewFire
+from test_work_queue_processes import reports
+from test_work_queue_processes import run_all as run_processes
 
 SPAWN = multiprocessing.get_context("spawn")
 Q = "orders"
 T0 = datetime(2026, 11, 27, 10, 0, tzinfo=timezone.utc)
-JOIN_TIMEOUT_S = 120
 
 
 def _claim_loop(url: str, worker: str, start, report: str) -> None:
@@ -75,20 +75,8 @@ def _finisher(url: str, rounds: list[tuple[int, str]], start, report: str) -> No
 
 
 def run_all(target, argument_lists: list[tuple]) -> None:
-    """Start one process per argument tuple, wait for each, and fail clearly if one hung or crashed."""
-    processes = [SPAWN.Process(target=target, args=arguments) for arguments in argument_lists]
-    for process in processes:
-        process.start()
-    for process in processes:
-        process.join(JOIN_TIMEOUT_S)
-        if process.is_alive():
-            process.kill()
-            pytest.fail(f"a worker process hung for {JOIN_TIMEOUT_S} s")
-    assert [process.exitcode for process in processes] == [0] * len(processes)
-
-
-def reports(tmp_path: Path, prefix: str, count: int) -> list:
-    return [json.loads((tmp_path / f"{prefix}-{n}.json").read_text()) for n in range(count)]
+    """Start one spawned process per argument tuple and wait for each (see `run_processes`)."""
+    run_processes([SPAWN.Process(target=target, args=arguments) for arguments in argument_lists])
 
 
 def test_six_processes_claiming_at_once_take_each_of_600_items_exactly_once(pg_url, tmp_path):
