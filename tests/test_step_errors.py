@@ -259,11 +259,11 @@ def test_an_explained_timeout_is_still_retried_as_a_timeout(fresh_portal, run_fl
     flow = write_flow(tmp_path, """
 name: Retried
 secrets: [PORTAL_USER, PORTAL_PASSWORD]
-bot: {timeout: 500ms}
+bot: {timeout: 30s}
 steps:
   - call: LOGIN
   - open: /orders/new
-  - click: {role: button, name: Send order}
+  - click: {role: button, name: Send order, timeout: 500ms}
     retry: {attempts: 2, wait: 10ms, on: [timeout]}
 """)
     run = run_flow_file(flow, base_url=fresh_portal.url)
