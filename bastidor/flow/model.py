@@ -10,16 +10,15 @@ from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, model_validator
+from pydantic import AfterValidator, BeforeValidator, Field, WithJsonSchema, model_validator
 
-from bastidor.flow.types import DurationMs
+from bastidor.flow.connections import ApiSpec, DatabaseSpec, FolderPath, MailAccountSpec
+from bastidor.flow.types import SECRET_NAME_PATTERN, DurationMs, SecretName, Strict  # noqa: F401 (re-exported)
 
 NAME_PATTERN = r"^[^\W\d_]\w*$"
 """A variable name (inputs, outputs, `set`, `into`, `as`, `list`): a letter first, then letters, digits and _.
 Letters are any alphabet's (`año`, `número`), as in expressions. The same text works in Python's `re` and in
 pydantic's `pattern=`."""
-SECRET_NAME_PATTERN = r"^[A-Za-z][A-Za-z0-9_]*$"
-"""A secret's name: ASCII letters, digits and _, as it is also the name of an environment variable."""
 VARIABLE_NAME_RULE = "a letter first, then letters, digits or _ (e.g. order_number)"
 
 
@@ -37,21 +36,7 @@ def _variable_name(name: str) -> str:
     return name
 
 
-def _secret_name(name: str) -> str:
-    if not re.fullmatch(SECRET_NAME_PATTERN, name):
-        raise ValueError(f"'{name}' is not a secret name: a letter first, then letters, digits or _, in ASCII "
-                         f"only (it is read from the environment variable BASTIDOR_SECRET_<NAME>)")
-    return name
-
-
 VariableName = Annotated[str, AfterValidator(_variable_name)]
-SecretName = Annotated[str, AfterValidator(_secret_name)]
-
-
-class Strict(BaseModel):
-    """Base for every model written by analysts: unknown keys are errors."""
-
-    model_config = ConfigDict(extra="forbid")
 
 
 class InputType(str, Enum):
@@ -200,6 +185,13 @@ class FlowHeader(Strict):
     outputs: list[VariableName] = Field(default_factory=list, description="Variables handed back to a calling flow.")
     secrets: list[SecretName] = Field(default_factory=list, description="Names of secrets the flow needs; never values.")
     bot: BotSpec | None = Field(None, description="Browser settings; leave out for flows without a browser.")
+    apis: dict[VariableName, ApiSpec] = Field(default_factory=dict, description="Web APIs the flow calls, by name.")
+    databases: dict[VariableName, DatabaseSpec] = Field(default_factory=dict,
+                                                        description="Databases the flow queries, by name.")
+    mail: dict[VariableName, MailAccountSpec] = Field(default_factory=dict,
+                                                      description="Mail accounts the flow reads or sends from.")
+    folders: dict[VariableName, FolderPath] = Field(default_factory=dict, description=(
+        "Folders the file steps may use, by name: absolute, or relative to the flow file's folder."))
     goals: Goals | None = Field(None, description="Targets shown as met or missed on the KPIs page.")
     steps: Any = Field(description="The steps, in order.")
 

@@ -7,7 +7,7 @@ import re
 from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BeforeValidator, Field, WithJsonSchema
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
 _UNIT_MS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000, None: 1000}
@@ -56,3 +56,23 @@ def _scalar_text(value: Any) -> Any:
     if isinstance(value, (dt.date, dt.datetime)):
         return value.isoformat()
     return value
+
+
+class Strict(BaseModel):
+    """Base for every model written by analysts: unknown keys are errors."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+SECRET_NAME_PATTERN = r"^[A-Za-z][A-Za-z0-9_]*$"
+"""A secret's name: ASCII letters, digits and _, as it is also the name of an environment variable."""
+
+
+def _secret_name(name: str) -> str:
+    if not re.fullmatch(SECRET_NAME_PATTERN, name):
+        raise ValueError(f"'{name}' is not a secret name: a letter first, then letters, digits or _, in ASCII "
+                         f"only (it is read from the environment variable BASTIDOR_SECRET_<NAME>)")
+    return name
+
+
+SecretName = Annotated[str, AfterValidator(_secret_name)]
