@@ -53,6 +53,8 @@ class BrowserHolder:
         self._run: Any = None
         self.starts: list[BrowserStart] = []
         """Starts not yet recorded by the executor (see `take_starts`)."""
+        self.starts_ms = 0.0
+        """The time of every start taken so far, in milliseconds: a step takes out what began while it ran."""
 
     @property
     def timeout_ms(self) -> int:
@@ -83,6 +85,7 @@ class BrowserHolder:
     def take_starts(self) -> list[BrowserStart]:
         """The starts since the last call, oldest first, for the executor to record."""
         starts, self.starts = self.starts, []
+        self.starts_ms += sum(start.duration_ms for start in starts)
         return starts
 
     def _open(self) -> None:

@@ -29,16 +29,19 @@ def step_status(ctx: Any, attempt: int) -> Iterator[dict[str, Any]]:
     """Run a step's body; on exit record its outcome, duration, error and failure screenshot.
 
     The yielded dict lets the body add details to the record (e.g. rendered `values`). A browser step
-    starts the browser first, recorded as its own line (see `browser_start`), so its time is its own. A
+    starts the browser first, recorded as its own line (see `browser_start`), so its time is its own, and a
+    step around it (a `call`, a loop) does not count that start either. A
     failed browser step is explained in a few lines (see `step_failure`); the browser's raw message goes
     to the audit record only.
     """
     details: dict[str, Any] = {}
     started, start, ended = utc_now(), time.perf_counter(), None
+    starts_before = ctx.state.browser.starts_ms
     error: BaseException | None = None
     try:
         start_browser_for(ctx)
         started, start = utc_now(), time.perf_counter()
+        starts_before = ctx.state.browser.starts_ms
         ctx.state.progress.step_started(ctx)
         yield details
     except BaseException as exc:
@@ -49,7 +52,8 @@ def step_status(ctx: Any, attempt: int) -> Iterator[dict[str, Any]]:
         details["error_detail"] = error.raw  # the browser's own message, for this step's record only
         raise error from exc
     finally:
-        starting_ms = record_browser_starts(ctx)
+        record_browser_starts(ctx)  # a start inside this step (or a step nested in it) is not its time
+        starting_ms = ctx.state.browser.starts_ms - starts_before
         duration_ms = round(max(0.0, ((ended or time.perf_counter()) - start) * 1000 - starting_ms), 1)
         shot = None if is_interruption(error) else _failure_screenshot(ctx, error, attempt)
         _record(ctx, attempt, started, duration_ms, error, shot, details)
