@@ -297,6 +297,56 @@ def test_extracted_values_are_shown_as_read(home, tmp_path, capsys, fresh_portal
     assert "Read &#39;Total&#39;" in values and "→ 1234.50" in values
 
 
+OLD_FORM_LOOP = """
+name: Orders in the old form
+steps:
+  - for_each: "{{ ['A', 'B'] }}"
+    as: row
+    steps:
+      - if: "{{ row == 'B' }}"
+        then:
+          - fail_item: "Customer of B is blocked"
+"""
+
+
+def test_a_business_exception_outside_a_work_item_fails_the_run_and_says_to_use_for_each_item(
+        home, tmp_path, capsys):
+    (tmp_path / "old.yaml").write_text(OLD_FORM_LOOP)
+    code, output = cli(capsys, "run", "old.yaml")
+    assert code == 1
+    error = line_with(output, "error:")
+    assert "business exception outside a work item: Customer of B is blocked" in error
+    assert "write for_each_item to make its rows work items" in error
+    _, shown = cli(capsys, "runs", "show", "last")
+    assert "business exception outside a work item" in shown
+
+
+RETRIED_STEP = """
+name: Retried step
+steps:
+  - set: {tries: 0}
+  - read_csv: {path: prices.csv, into: prices}
+    retry: {attempts: 4, wait: 1s}
+  - repeat: 5
+    until: "{{ tries >= 2 }}"
+    steps:
+      - set: {tries: "{{ tries + 1 }}"}
+"""
+
+
+def test_a_step_retried_then_passed_and_a_repeat_say_which_attempt_passed(home, tmp_path, capsys):
+    def wait(seconds: float) -> None:  # the file arrives while the bot waits after its first try
+        (tmp_path / "prices.csv").write_text("sku,price\nA,1.50\n")
+
+    (tmp_path / "retry.yaml").write_text(RETRIED_STEP)
+    result = run_directly(tmp_path / "retry.yaml", home, sleep=wait)
+    assert result.status == "succeeded", result.error
+    code, output = cli(capsys, "runs", "show", "last")
+    assert "passed on attempt 2 of 4" in line_with(output, "read_csv")
+    assert "passed on attempt 2 of 5" in line_with(output, "repeat")
+    assert "failed then recovered" in output and "iteration" not in output
+
+
 def test_a_work_item_the_service_ran_twice_in_one_run_shows_both_attempts():
     at = datetime(2026, 12, 1, 9, 0, tzinfo=timezone.utc)
 

@@ -50,7 +50,7 @@ class ConsoleProgress(SilentProgress):
     """A live status line on a terminal; one line per finished item when output is not a terminal."""
 
     def __init__(self, stream: TextIO | None = None):
-        self.console = Console(file=stream or sys.stderr, highlight=False)
+        self.console = Console(file=stream or sys.stderr, highlight=False, soft_wrap=True)
         self.live: Live | None = None
         self.state: Any = None
         self.item: Any = None

@@ -16,7 +16,8 @@ from bastidor.audit.shipping import ship_after_run
 from bastidor.executor.browser import BrowserHolder
 from bastidor.executor.context import Scope
 from bastidor.executor.engine import run_block
-from bastidor.executor.errors import Interrupted, RunStopped, error_kind, is_interruption
+from bastidor.executor.errors import (BusinessException, Interrupted, ItemPostponed, RunStopped, StepError, error_kind,
+                                     is_interruption)
 from bastidor.executor.interrupts import interrupts_deferred
 from bastidor.executor.inputs import resolve_inputs
 from bastidor.executor.progress import SilentProgress
@@ -110,11 +111,24 @@ def _execute(state: RunState, inputs: dict[str, Any]) -> RunResult:
         error = exc
     except Exception as exc:  # recorded as the run's outcome below; never a traceback for the analyst
         error = exc.cause if isinstance(exc, RunStopped) else exc
+        if isinstance(error, (BusinessException, ItemPostponed)):
+            error = _outside_an_item(error)
     finally:
         with interrupts_deferred():
             state.progress.stop()
     with interrupts_deferred():
         return _finish(state, started, error)
+
+
+def _outside_an_item(error: BusinessException | ItemPostponed) -> StepError:
+    """A business exception (or a postponement) that reached the run itself: there was no work item to end.
+    This happens when a flow written as an item sub-flow is run on its own, or a flow still uses `for_each`
+    for its work items: the run fails, and says both."""
+    what = "business exception" if isinstance(error, BusinessException) else "postponement"
+    return StepError(f"{what} outside a work item: {error.reason} (fail_item, postpone_item and assert with "
+                     f"business: true end a work item of a for_each_item loop, and this flow was not in one; "
+                     f"for_each is a plain loop: write for_each_item to make its rows work items, or call this "
+                     f"flow from the steps of a for_each_item)")
 
 
 def _start(state: RunState, inputs: dict[str, Any], started: dt.datetime) -> None:
