@@ -163,6 +163,16 @@ steps:
     secret_step = records["5"]
     assert secret_step.target == 'label "***"' and PORTAL_USER not in secret_step.error
     assert "did you mean" not in secret_step.error and "on this page" not in secret_step.error
+    from bastidor.cli.run_view import node_line
+    from bastidor.report.html import write_run_report
+    from bastidor.report.tree import build_step_tree
+
+    (fill,) = [node for node in build_step_tree(run.steps()) if node.path == "4"]
+    shown = """fill label "{{ field + 'tity' }}" (resolved: label "Quantity")"""
+    assert node_line(fill).plain.startswith(f"4 {shown}  passed")
+    html = write_run_report(run.store, run.result.run_id, tmp_path / "report.html").read_text(encoding="utf-8")
+    assert "(resolved: label &#34;Quantity&#34;)" in html or "(resolved: label &quot;Quantity&quot;)" in html
+    assert 'resolved: label "***"' in node_line([n for n in build_step_tree(run.steps()) if n.path == "5"][0]).plain
 
 
 def test_the_raw_call_log_is_in_the_audit_record_but_not_on_the_terminal(portal, tmp_path):

@@ -101,7 +101,11 @@ class TreeNode:
             message = logged_message(self.details) if self.step.action == "log" else None
             if message is not None and is_plain_log_title(self.step.name, self.details):
                 return f"log: {message}"
-            return self.step.name or self.step.action or f"step {self.path}"
+            name = self.step.name or self.step.action or f"step {self.path}"
+            target = getattr(self.step, "target", None)
+            if target and "{{" in name:  # a target written with expressions: show what they gave
+                return f"{name} (resolved: {target})"
+            return name
         if self.kind == "unfinished":
             return f"step {self.path}"
         if self.path.endswith("]"):
