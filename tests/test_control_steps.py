@@ -165,7 +165,8 @@ def test_repeat_gives_up_after_max_attempts_naming_the_condition(tmp_path, run_f
     run = run_flow_file(counter_flow(tmp_path, max_attempts=4, goal=10))
     failed = step(run, "2")
     assert failed.status == "failed"
-    assert failed.error == "gave up after 4 attempts: done never became true"
+    assert failed.error.startswith(f"{tmp_path / 'flow.yaml'}:") and ": step 2 gave up after 4 attempts: done " \
+        "never became true; to try longer, raise the number after repeat: on the step" in failed.error
     assert "2.attempt5.1" not in {r.path for r in run.steps()}
     assert step(run, "3").status == "not_run"
 
@@ -180,8 +181,8 @@ def test_a_failing_step_ends_only_its_attempt_and_the_next_attempt_begins(tmp_pa
 
 def test_when_the_last_attempt_fails_the_give_up_message_carries_its_error(tmp_path, run_flow_file):
     run = run_flow_file(counter_flow(tmp_path, max_attempts=2, goal=5, failing=2))
-    assert step(run, "2").error == ("gave up after 2 attempts: done never became true; the last attempt "
-                                    "failed: attempt 2 broke (check: false)")
+    assert ("gave up after 2 attempts: done never became true; the last attempt failed: attempt 2 broke "
+            "(check: false); to try longer") in step(run, "2").error
 
 
 def test_a_business_exception_inside_repeat_is_never_swallowed(tmp_path, run_flow_file):
@@ -215,7 +216,8 @@ steps:
       - wait: 50ms
 """)
     failed = step(run_flow_file(flow), "1")
-    assert failed.error == "gave up after 1 attempt (its timeout of 10ms was reached): false never became true"
+    assert ("gave up after 1 attempt (its timeout of 10ms was reached): false never became true; to try longer, "
+            "raise timeout: on the step") in failed.error
 
 
 # --- validation and wording -----------------------------------------------------------------------------
@@ -365,7 +367,7 @@ def test_repeat_gives_up_after_max_attempts_with_the_last_error_in_the_message(f
     order = token()
     run = run_flow_file(place_order_flow(tmp_path, order, fails=10, max_attempts=3), base_url=fresh_portal.url)
     assert run.result.status == "failed"
-    assert step(run, "4").error == "gave up after 3 attempts: placed never became true"
+    assert "gave up after 3 attempts: placed never became true" in step(run, "4").error
     assert history(fresh_portal, order)["submissions"] == 3
     assert history(fresh_portal, order)["order"] is None
 
@@ -447,7 +449,7 @@ def test_the_documented_example_places_the_order_or_gives_up_saying_why(fresh_po
         assert [r["outcome"] for r in results(run, "wait_for_any")] == ["busy", "receipt"]
         assert results(run, "log")[-1] == {"message": f"Order ORD-0001 placed as {seen['order']['number']}"}
     else:
-        assert step(run, "4").error == "gave up after 5 attempts: placed never became true"
+        assert "gave up after 5 attempts: placed never became true" in step(run, "4").error
         assert (seen["submissions"], seen["order"]) == (5, None)
 
 AGAIN_AFTER_RECEIPT = """
@@ -584,8 +586,11 @@ steps:
 """)
     run = run_flow_file(flow, base_url=fresh_portal.url)
     failed = step(run, "3")
-    assert failed.error == ('none of the 3 outcomes showed within 300ms; waited for: test id "receipt-number"; '
-                            'role heading "Duplicate order"; url "**/done"')
+    assert failed.error.startswith(f"{tmp_path / 'flow.yaml'}:")
+    assert failed.error.split(": ", 1)[1] == (
+        'step 3 failed: none of the 3 outcomes showed within 300ms (timeout: on this step); waited for: test id '
+        '"receipt-number"; role heading "Duplicate order"; url "**/done"; if the page is only slow, raise timeout: '
+        'on the step')
 
 
 def test_wait_for_any_matches_an_address_pattern(fresh_portal, run_flow_file, tmp_path):

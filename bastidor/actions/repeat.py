@@ -154,12 +154,16 @@ def _gave_up(ctx: Any, params: RepeatParams, attempts: int, last_error: Exceptio
     outcome = "never became true" if params.until is not None else "never became visible"
     limit = readable_duration(ctx.node.written.get("timeout"))
     why = f" (its timeout of {limit} was reached)" if timed_out else ""
-    text = f"gave up after {attempts} attempt{'s' if attempts != 1 else ''}{why}: {_until_text(params)} {outcome}"
+    from bastidor.executor.step_failure import step_position
+
+    text = (f"{step_position(ctx.node)}: step {ctx.path} gave up after {attempts} attempt"
+            f"{'s' if attempts != 1 else ''}{why}: {_until_text(params)} {outcome}")
     if last_error is not None:
         from bastidor.executor.status import describe_error
 
         text += f"; the last attempt failed: {describe_error(last_error)}"
-    return text
+    raise_what = "timeout:" if timed_out else "the number after repeat:"
+    return text + f"; to try longer, raise {raise_what} on the step"
 
 
 def _past(deadline: float | None) -> bool:

@@ -154,9 +154,13 @@ def _none_showed(ctx: Any, params: WaitForAnyParams, timeout_ms: int) -> None:
     waited = "; ".join(branch.waited_for() for branch in params.branches)
     limit = readable_duration(ctx.node.written["timeout"]) if "timeout" in ctx.node.written else \
         f"{(Decimal(timeout_ms) / 1000).normalize():f}s"
+    from bastidor.executor.step_failure import step_position
+
     count = len(params.branches)
-    raise PlaywrightTimeout(f"none of the {count} outcome{'s' if count != 1 else ''} showed within {limit}; "
-                            f"waited for: {waited}")
+    source = "on this step" if "timeout" in ctx.node.written else "from the bot's settings"
+    raise PlaywrightTimeout(f"{step_position(ctx.node)}: step {ctx.path} failed: none of the {count} "
+                            f"outcome{'s' if count != 1 else ''} showed within {limit} (timeout: {source}); "
+                            f"waited for: {waited}; if the page is only slow, raise timeout: on the step")
 
 
 def _record_others_not_run(ctx: Any, count: int, matched: int) -> None:

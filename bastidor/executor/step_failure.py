@@ -60,8 +60,12 @@ def _playwright_facts(error: BaseException) -> Any:
     return read_failure(str(error))
 
 
-def _where(node: Any) -> str:
+def step_position(node: Any) -> str:
+    """Where the step is written: `file:line:column`."""
     return f"{node.file}:{node.line}:{node.column}"
+
+
+_where = step_position
 
 
 def step_in_words(node: Any) -> str:
