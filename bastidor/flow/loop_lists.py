@@ -36,7 +36,7 @@ def not_a_list_problems(flow: Any) -> list[tuple[Any, Loc, str]]:
         if what is not None:
             description, kind = what
             problems.append((node, node.param_locs[node.spec.shorthand],
-                             f"{node.action} needs a list; {description}: {_hint(kind)}"))
+                             f"{node.action} needs a list; {description}: {_hint(kind, _named(description))}"))
     return problems
 
 
@@ -53,12 +53,18 @@ def _what_it_is(written: Any, inputs: dict[str, str], reassigned: set[str]) -> t
     return None
 
 
-def _hint(kind: str) -> str:
+def _named(description: str) -> str:
+    """The input a description names ("'branches' is a text input"), else a stand-in name for the example."""
+    return description.split("'")[1] if description.startswith("'") else "codes"
+
+
+def _hint(kind: str, name: str = "codes") -> str:
     from bastidor.expr import FUNCTION_NAMES
 
     if kind == "text":
         if "split" in FUNCTION_NAMES:
-            return f"to loop over the parts of a text, split it, e.g. \"{{{{ split(codes, ',') }}}}\"; or {_ROWS_HINT}"
+            return (f"to loop over the parts of a text, split it, e.g. \"{{{{ split({name}, ',') }}}}\"; or "
+                    f"{_ROWS_HINT}")
         return f"{_ROWS_HINT}, or over a list written out, e.g. \"{{{{ ['A1', 'B2'] }}}}\""
     return _HINTS.get(kind, _ROWS_HINT)
 
