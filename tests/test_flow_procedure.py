@@ -25,6 +25,10 @@ inputs:
 secrets: [PASS]
 outputs: [total]
 bot: {base_url: "http://127.0.0.1:9"}
+databases:
+  prices: {url_secret: PASS}
+folders:
+  incoming: ./incoming
 steps:
   - open: /form
     timeout: 30s
@@ -68,6 +72,14 @@ steps:
   - write_rows: {path: out.csv, rows: "{{ results }}", mode: append}
   - append_row: {path: out.xlsx, values: {a: 1}}
   - http_request: {method: post, url: /api/orders, json: {a: 1}, into: created}
+  - sql_query: {database: prices, sql: "SELECT price FROM prices WHERE sku = :sku", params: {sku: A1}, into: prices}
+  - sql_execute: {database: prices, sql: "DELETE FROM prices WHERE sku = :sku", params: {sku: A1}, into: removed}
+  - list_files: {folder: incoming, pattern: "*.xlsx", into: files}
+  - copy_file: {from: {folder: incoming, path: a.xlsx}, to: {folder: run, path: copies/}}
+  - move_file: {from: {folder: incoming, path: a.xlsx}, to: {folder: incoming, path: done/}}
+  - zip: {folder: incoming, pattern: "*.xlsx", to: {folder: run, path: all.zip}}
+  - unzip: {file: {folder: run, path: all.zip}, to: {folder: run, path: unpacked}, into: unpacked}
+  - read_pdf: {file: invoice.pdf, pages: "1-2", into: invoice}
   - for_each: "{{ orders }}"
     as: order
     steps:

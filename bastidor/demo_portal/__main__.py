@@ -12,6 +12,7 @@ from bastidor.demo_portal.server import PortalStartError, bind_socket, build_ser
 from bastidor.demo_portal.settings import PortalSettings
 
 PASSWORD_ENV = "BASTIDOR_PORTAL_PASSWORD"
+API_TOKEN_ENV = "BASTIDOR_PORTAL_API_TOKEN"
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -25,6 +26,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=None, help="seed for reproducible chaos and shuffles")
     parser.add_argument("--username", default="analyst")
     parser.add_argument("--password", default=None, help=f"sign-in password (or set {PASSWORD_ENV})")
+    parser.add_argument("--api-token", default=None,
+                        help=f"bearer token of the invoices JSON API (or set {API_TOKEN_ENV}); closed without one")
     return parser.parse_args(argv)
 
 
@@ -39,6 +42,7 @@ def main(argv: list[str] | None = None) -> int:
         settings = PortalSettings(
             password=password, db_path=args.db, username=args.username, delay_ms_max=args.delay_ms,
             failure_rate=args.failure_rate, seed=args.seed,
+            api_token=args.api_token or os.environ.get(API_TOKEN_ENV) or None,
         )
         sock = bind_socket(args.host, args.port)
     except (ValueError, PortalStartError) as error:

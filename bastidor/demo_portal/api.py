@@ -1,4 +1,6 @@
-"""Login-free JSON endpoints: read-only lists, plus chaos and reset switches for local callers only."""
+"""Login-free JSON endpoints: read-only lists, plus chaos and reset switches for local callers only.
+
+The invoices API (invoice_api.py) is not login-free: it asks for the portal's API token."""
 
 from __future__ import annotations
 
@@ -60,7 +62,7 @@ async def api_chaos(request: Request) -> Response:
 
 
 async def api_reset(request: Request) -> Response:
-    """POST /api/reset: re-seed the stock and delete every order and customer."""
+    """POST /api/reset: re-seed the stock and delete every order, customer and invoice."""
     if not _is_local(request):
         return _refused("The portal can only be reset from 127.0.0.1.", 403)
     await run_in_threadpool(request.app.state.store.reset)

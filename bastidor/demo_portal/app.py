@@ -11,7 +11,8 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from bastidor.demo_portal import api, auth, customer_pages, flaky_pages, lab_pages, listing_pages, order_pages
+from bastidor.demo_portal import (api, auth, customer_pages, flaky_pages, invoice_api, invoice_pages, lab_pages,
+                                  listing_pages, order_pages)
 from bastidor.demo_portal.chaos import ChaosMiddleware, ChaosSwitches
 from bastidor.demo_portal.forms import FormShuffler
 from bastidor.demo_portal.rendering import STATIC_DIR, page, templates
@@ -41,11 +42,14 @@ def _routes() -> list[BaseRoute]:
         Route("/customers/new", customer_pages.new_customer, methods=get),
         Route("/customers/new", customer_pages.submit_customer, methods=post),
         Route("/customers/{customer_id}", customer_pages.show_customer, methods=get),
+        Route("/invoices", invoice_pages.list_invoices, methods=get),
         Route("/api/orders", api.api_orders, methods=get),
         Route("/api/products", api.api_products, methods=get),
         Route("/api/customers", api.api_customers, methods=get),
         Route("/api/chaos", api.api_chaos, methods=post),
         Route("/api/reset", api.api_reset, methods=post),
+        Route("/api/invoices", invoice_api.create_invoice, methods=post),
+        Route("/api/invoices/{invoice_number}", invoice_api.show_invoice, methods=get),
         *lab_pages.ROUTES,
         *flaky_pages.ROUTES,
         Mount("/static", app=StaticFiles(directory=str(STATIC_DIR)), name="static"),

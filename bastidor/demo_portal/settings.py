@@ -17,7 +17,8 @@ class PortalSettings:
     ``db_path`` None keeps the data in memory for the life of the app. ``delay_ms_max`` adds a
     random delay of 0..N ms to every request; ``failure_rate`` is the probability that a form page
     or form submission answers 503 before changing anything. ``seed`` makes the chaos and the
-    field shuffles reproducible.
+    field shuffles reproducible. ``api_token`` is the bearer token the invoices JSON API asks for; without
+    it that API refuses every call.
     """
 
     password: str = field(repr=False)
@@ -27,12 +28,15 @@ class PortalSettings:
     failure_rate: float = 0.0
     seed: int | None = None
     secret_key: str = field(default_factory=lambda: secrets.token_hex(32), repr=False)
+    api_token: str | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         if not isinstance(self.password, str) or not self.password:
             raise ValueError("The demo portal needs a password: pass a non-empty password in PortalSettings.")
         if not self.username:
             raise ValueError("The demo portal needs a username: pass a non-empty username in PortalSettings.")
+        if self.api_token is not None and (not isinstance(self.api_token, str) or not self.api_token.strip()):
+            raise ValueError("api_token must be non-empty text, or None to keep the invoices API closed.")
         if self.db_path is not None:
             self.db_path = Path(self.db_path)
         check_chaos_values(self.delay_ms_max, self.failure_rate)

@@ -1,4 +1,4 @@
-"""SQLite storage of the demo portal: products, orders, customers and one-shot form tokens."""
+"""SQLite storage of the demo portal: products, orders, customers, supplier invoices and one-shot form tokens."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Literal
 
+from bastidor.demo_portal.invoices import Invoice, InvoiceDraft, lines_from_json, lines_to_json
 from bastidor.demo_portal.records import (
     CANCELLED,
     CONFIRMED,
@@ -37,6 +38,9 @@ CREATE TABLE IF NOT EXISTS customers (
     id INTEGER PRIMARY KEY AUTOINCREMENT, customer_id TEXT UNIQUE, first_name TEXT NOT NULL,
     last_name TEXT NOT NULL, company TEXT NOT NULL, role TEXT NOT NULL, address TEXT NOT NULL,
     email TEXT NOT NULL, phone TEXT NOT NULL, created_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS invoices (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, invoice_number TEXT NOT NULL UNIQUE, supplier_id TEXT NOT NULL,
+    invoice_date TEXT NOT NULL, lines TEXT NOT NULL, total TEXT NOT NULL, created_at TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS form_tokens (
     token TEXT PRIMARY KEY, kind TEXT NOT NULL, fields TEXT NOT NULL, result TEXT, created_at TEXT NOT NULL);
 """
@@ -111,11 +115,11 @@ class PortalStore:
             self._conn.close()
 
     def reset(self) -> None:
-        """Re-seed the stock and delete every order, customer and form token; numbering restarts."""
+        """Re-seed the stock and delete every order, customer, invoice and form token; numbering restarts."""
         with self._transaction() as db:
-            for table in ("orders", "customers", "form_tokens", "products"):
+            for table in ("orders", "customers", "invoices", "form_tokens", "products"):
                 db.execute(f"DELETE FROM {table}")
-            db.execute("DELETE FROM sqlite_sequence WHERE name IN ('orders', 'customers')")
+            db.execute("DELETE FROM sqlite_sequence WHERE name IN ('orders', 'customers', 'invoices')")
             self._seed_products(db)
 
     def products(self) -> list[Product]:
@@ -144,6 +148,31 @@ class PortalStore:
         """Return the customer with this id, or None."""
         rows = self._rows("SELECT * FROM customers WHERE customer_id = ?", (customer_id,))
         return _customer(rows[0]) if rows else None
+
+    def invoices(self) -> list[Invoice]:
+        """Return every supplier invoice, oldest first."""
+        return [_invoice(row) for row in self._rows("SELECT * FROM invoices ORDER BY id")]
+
+    def invoice(self, invoice_number: str) -> Invoice | None:
+        """Return the invoice with this number, or None."""
+        rows = self._rows("SELECT * FROM invoices WHERE invoice_number = ?", (invoice_number,))
+        return _invoice(rows[0]) if rows else None
+
+    def record_invoice(self, draft: InvoiceDraft) -> tuple[Invoice, bool]:
+        """Store the invoice once per invoice number: (the stored invoice, whether it was new). An invoice
+        number already recorded gives back the invoice recorded first and stores nothing."""
+        with self._transaction() as db:
+            row = db.execute("SELECT * FROM invoices WHERE invoice_number = ?", (draft.invoice_number,)).fetchone()
+            if row is not None:
+                return _invoice(row), False
+            cursor = db.execute(
+                "INSERT INTO invoices (invoice_number, supplier_id, invoice_date, lines, total, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (draft.invoice_number, draft.supplier_id, draft.invoice_date.isoformat(), lines_to_json(draft.lines),
+                 str(draft.total), _now()),
+            )
+            row = db.execute("SELECT * FROM invoices WHERE id = ?", (cursor.lastrowid,)).fetchone()
+        return _invoice(row), True
 
     def issue_form_token(self, kind: str, fields: dict[str, str]) -> str:
         """Remember one rendered form's field names and return its new unguessable token."""
@@ -258,3 +287,11 @@ def _order(row: sqlite3.Row) -> Order:
 
 def _customer(row: sqlite3.Row) -> Customer:
     return Customer(**{key: row[key] for key in row.keys() if key != "id"})
+
+
+def _invoice(row: sqlite3.Row) -> Invoice:
+    return Invoice(
+        id=row["id"], supplier_id=row["supplier_id"], invoice_number=row["invoice_number"],
+        invoice_date=row["invoice_date"], lines=lines_from_json(row["lines"]), total=Decimal(row["total"]),
+        created_at=row["created_at"],
+    )
