@@ -182,7 +182,7 @@ def test_catalog_lists_yaml_files_at_any_depth_but_not_in_data_folders(flows):
     (flows / "data" / "rows.yaml").write_text("a: 1\n", encoding="utf-8")
     found = [path.relative_to(flows).as_posix() for path in flow_files(flows)]
     assert found == ["common/login.yaml", "customer_registration.yaml", "invoice.yaml", "order_entry.yaml",
-                     "teams/north/daily.yaml"]
+                     "supplier_invoices.yaml", "teams/north/daily.yaml"]
 
 
 def test_list_shows_the_last_change_and_links_to_its_diff(console, flows):

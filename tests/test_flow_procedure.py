@@ -29,6 +29,8 @@ databases:
   prices: {url_secret: PASS}
 folders:
   incoming: ./incoming
+mail:
+  orders: {imap: {host: imap.example.com}, smtp: {host: smtp.example.com}, user: PASS, password: PASS}
 steps:
   - open: /form
     timeout: 30s
@@ -80,6 +82,8 @@ steps:
   - zip: {folder: incoming, pattern: "*.xlsx", to: {folder: run, path: all.zip}}
   - unzip: {file: {folder: run, path: all.zip}, to: {folder: run, path: unpacked}, into: unpacked}
   - read_pdf: {file: invoice.pdf, pages: "1-2", into: invoice}
+  - read_mail: {account: orders, subject: Order, into: orders}
+  - send_mail: {account: orders, to: buyer@example.com, subject: Thanks, body: Received}
   - for_each: "{{ orders }}"
     as: order
     steps:

@@ -114,7 +114,7 @@ MINIMAL_ARGUMENTS = {
     "runs": ["runs", "list"], "report": ["report", "last"], "audit": ["audit", "verify", "last"], "demo": ["demo"],
     "portal": ["portal"], "schedules": ["schedules"], "serve": ["serve"], "trigger": ["trigger", "job"],
     "items": ["items", "list", "Order entry"], "dashboard": ["dashboard"], "users": ["users", "list"],
-    "notifications": ["notifications", "check"], "db": ["db", "status"],
+    "notifications": ["notifications", "check"], "db": ["db", "status"], "tokens": ["tokens", "list"],
 }
 
 

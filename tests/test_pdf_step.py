@@ -99,6 +99,10 @@ def test_the_audit_names_the_file_its_hash_pages_characters_and_tables_but_not_t
     assert result["pages"] == 2 and result["pages_read"] == "1-2"
     assert result["tables"] == 1 and result["table_rows"] == [38] and result["characters"] > 1000
     assert "Corrugated box" not in json.dumps(result)
+    from bastidor.audit import verify_audit_log
+
+    verdict = verify_audit_log(run.result.audit_path)  # the PDF read is an input, not evidence of the run's own
+    assert verdict.ok, verdict
 
 
 def test_a_page_range_reads_only_those_pages(tmp_path, run_flow_file):

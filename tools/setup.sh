@@ -32,4 +32,5 @@ python -m pip install -q --upgrade pip "setuptools>=77"
 echo "setup: installing Bastidor and its test tools"
 python -m pip install -q -e ".[test]"
 bash tools/start_postgres.sh
+bash tools/install_mail_server.sh
 echo "setup: done"

@@ -2,7 +2,7 @@
 
 A record names a file with a hash in two ways: a failed step's ``screenshot`` and ``screenshot_sha256``,
 and a step's ``result`` from `bastidor.actions.browser_files` (``screenshot`` and ``screenshot_sha256``
-from the ``screenshot`` step, ``file`` and ``sha256`` from ``download``). The files are read from an
+from the ``screenshot`` step, ``file`` and ``sha256`` from ``download`` and ``save_pdf``). The files are read from an
 `bastidor.audit.artifacts.ArtifactStore`: the log's own folder for a log file (relative paths may not lead
 out of it; see `LocalArtifactStore`), or the shared database for a log read from there. Either way a file
 whose bytes no longer hash to what the log recorded is reported the same way.
@@ -19,6 +19,10 @@ from bastidor.audit.verdicts import VerifyResult
 
 EVIDENCE_KEYS = (("screenshot", "screenshot_sha256"), ("file", "sha256"))
 """(file key, hash key) pairs that name an evidence file and its SHA-256."""
+EVIDENCE_ACTIONS = frozenset({"screenshot", "save_pdf", "download"})
+"""The steps whose ``result`` names a file the run itself made as evidence. Other steps may record a file and
+its hash too (`read_pdf` the PDF it read, `unzip` its archive, the file steps what they moved), but those files
+are inputs or work, kept wherever the flow keeps them, not evidence the run folder must hold."""
 CHANGED = "was changed after it was recorded: its SHA-256 no longer matches the one in the log"
 
 
@@ -34,8 +38,9 @@ def check_evidence(result: VerifyResult, records: list[Record], store: ArtifactS
 
 
 def evidence_of(record: dict[str, Any]) -> Iterator[tuple[str, str]]:
-    """Every (file path, recorded SHA-256) that `record` names, on the record itself or in its ``result``."""
-    places = [record, record.get("result")]
+    """Every (file path, recorded SHA-256) that `record` names: a failure screenshot on the record itself, and
+    the file in the ``result`` of a step that makes evidence (`EVIDENCE_ACTIONS`)."""
+    places = [record, record.get("result") if record.get("action") in EVIDENCE_ACTIONS else None]
     for place in places:
         if not isinstance(place, dict):
             continue

@@ -42,6 +42,7 @@ COMMAND_MODULES = {
     "items": "bastidor.cli.commands_items",
     "dashboard": "bastidor.cli.commands_dashboard",
     "users": "bastidor.cli.commands_users",
+    "tokens": "bastidor.cli.commands_tokens",
     "notifications": "bastidor.notify.__main__",
     "db": "bastidor.cli.commands_db",
 }

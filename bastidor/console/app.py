@@ -1,5 +1,6 @@
 """Build the console's Starlette app: page routes discovered from `bastidor.console.pages`, sessions,
 CSRF, security headers, and the sign-in / 403 / 404 / 500 pages (503 when the audit log cannot be written).
+Calls under /api/ go to the REST API (`bastidor.console.api`) before the sessions and CSRF checks.
 
 Each module in `bastidor.console.pages` exposes ``routes: list[Route]``; a new page is one module
 there (plus its data module and template), with no change to this file.
@@ -24,6 +25,7 @@ from starlette.staticfiles import StaticFiles
 
 from bastidor.audit import AuditWriteError
 from bastidor.console import pages
+from bastidor.console.api.app import ApiDispatch, create_api_app
 from bastidor.console.context import ConsoleContext
 from bastidor.console.csrf import REFUSED_DETAIL, CsrfMiddleware
 from bastidor.console.headers import SecurityHeadersMiddleware
@@ -117,8 +119,10 @@ def _server_error(request: Request, exc: Exception) -> Response:
 
 def create_app(context: ConsoleContext, settings: ConsoleSettings) -> Starlette:
     """The console app for `context`; the context lives on ``app.state.console``."""
+    api = create_api_app(context)
     middleware = [
         Middleware(SecurityHeadersMiddleware),
+        Middleware(ApiDispatch, api=api),  # the REST API under /api/: tokens, not sessions or CSRF
         Middleware(SessionMiddleware, secret_key=settings.secret_key, session_cookie=SESSION_COOKIE,
                    max_age=settings.session_seconds, same_site="strict", https_only=settings.https_only),
         Middleware(CsrfMiddleware, refuse=refused_by_csrf),
@@ -129,6 +133,7 @@ def create_app(context: ConsoleContext, settings: ConsoleSettings) -> Starlette:
                 QueueError: _database_unreachable, SQLAlchemyError: _database_unreachable, 500: _server_error}
     app = Starlette(routes=routes, middleware=middleware, exception_handlers=handlers)
     app.state.console = context
+    app.state.api = api
     app.state.login_throttle = LoginThrottle()
     app.state.session_registry = SessionRegistry(context.db, settings.session_seconds)
     return app

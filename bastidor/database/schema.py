@@ -49,7 +49,7 @@ COMPONENTS: dict[str, tuple[str, ...]] = {
     "queue": ("bastidor.queue.schema", "bastidor.service.pauses", "bastidor.service.registry"),
     "runs": ("bastidor.store.schema",),
     "console": ("bastidor.console.users", "bastidor.console.sessions", "bastidor.console.data.exceptions",
-                "bastidor.console.data.flow_versions"),
+                "bastidor.console.data.flow_versions", "bastidor.console.tokens"),
     "notifications": ("bastidor.notify.sentlog",),
     "shared": ("bastidor.audit.tables",),  # audit records and evidence: only in a shared PostgreSQL database
 }

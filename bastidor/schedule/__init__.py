@@ -18,14 +18,15 @@ _EXPORTS = {
     "load_schedules": "loader", "Schedule": "model", "ScheduleSet": "model",
     "MissedDecision": "policy", "OverlapPolicy": "policy", "decide_missed": "policy", "decide_overlap": "policy",
     "fire_key": "policy",
-    "CronSpec": "triggers", "DateSpec": "triggers", "IntervalSpec": "triggers", "TriggerSpec": "triggers",
+    "CronSpec": "triggers", "DateSpec": "triggers", "FileSpec": "triggers", "IntervalSpec": "triggers",
+    "MailSpec": "triggers", "TriggerSpec": "triggers",
 }
 """Each exported name and the module it lives in: imported on first use (see `bastidor.lazy`)."""
 __getattr__ = lazy_exports(__name__, _EXPORTS)
 
 __all__ = [
-    "BusinessCalendar", "CronError", "CronSpec", "DateSpec", "IntervalSpec", "MissedDecision",
-    "OverlapPolicy", "Schedule", "ScheduleSet", "ScheduleTrigger", "TriggerSpec", "decide_missed",
+    "BusinessCalendar", "CronError", "CronSpec", "DateSpec", "FileSpec", "IntervalSpec", "MailSpec",
+    "MissedDecision", "OverlapPolicy", "Schedule", "ScheduleSet", "ScheduleTrigger", "TriggerSpec", "decide_missed",
     "decide_overlap", "fire_key", "fire_times_between", "load_schedules", "next_fire_after",
     "next_fire_times", "nominal_fire_time",
 ]

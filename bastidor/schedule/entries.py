@@ -8,13 +8,14 @@ from zoneinfo import ZoneInfo
 from bastidor.flow.yamlsource import Loc
 from bastidor.schedule.cron import CronError
 from bastidor.schedule.fileformat import ScheduleFile, TriggerFile
+from bastidor.schedule.event_triggers import EVENT_KINDS, build_event_trigger, trigger_inputs
 from bastidor.schedule.flowrefs import check_flow, check_inputs
 from bastidor.schedule.model import Schedule
 from bastidor.schedule.problems import Problems
 from bastidor.schedule.settings import LoadContext, Settings, resolve_settings
 from bastidor.schedule.triggers import CronSpec, DateSpec, IntervalSpec, TriggerSpec, format_duration
 
-TRIGGER_KINDS = ("cron", "interval", "date")
+TRIGGER_KINDS = ("cron", "interval", "date") + EVENT_KINDS
 
 
 def build_schedule(raw: Any, index: int, defaults: Settings, context: LoadContext) -> Schedule | None:
@@ -32,10 +33,11 @@ def build_schedule(raw: Any, index: int, defaults: Settings, context: LoadContex
         return None
     _check_unique(entry.id, loc, context)
     settings = resolve_settings(entry, raw, defaults, context, loc)
-    trigger = build_trigger(entry.trigger, raw["trigger"], settings.timezone, problems, loc + ("trigger",))
     flow = check_flow(entry.flow, context.folder, context.flows, problems, loc + ("flow",))
-    inputs = check_inputs(flow[1], entry.inputs, entry.flow, context.folder, problems, loc + ("inputs",)) \
-        if flow else {}
+    trigger = build_trigger(entry.trigger, raw["trigger"], settings.timezone, problems, loc + ("trigger",),
+                            context, flow[1] if flow else None)
+    inputs = check_inputs(flow[1], entry.inputs, entry.flow, context.folder, problems, loc + ("inputs",),
+                          provided=trigger_inputs(trigger, entry.trigger)) if flow else {}
     _check_jitter(trigger, settings, problems, loc)
     if len(problems.items) > before or settings.broken or trigger is None or flow is None:
         return None
@@ -47,11 +49,13 @@ def build_schedule(raw: Any, index: int, defaults: Settings, context: LoadContex
 
 
 def build_trigger(spec: TriggerFile, raw: dict, timezone: ZoneInfo, problems: Problems,
-                  loc: Loc) -> TriggerSpec | None:
-    """The trigger written as `raw`, or None after recording what is wrong with it."""
+                  loc: Loc, context: LoadContext | None = None, header: Any = None) -> TriggerSpec | None:
+    """The trigger written as `raw`, or None after recording what is wrong with it. Event triggers
+    (on_file, on_mail) are checked against the file's `context` and the flow's `header` (None when the
+    flow itself is not valid: that is reported already)."""
     kinds = [key for key in raw if key in TRIGGER_KINDS and raw[key] is not None]
     if not kinds:
-        problems.add(loc, "the trigger needs one of 'cron', 'interval' or 'date', "
+        problems.add(loc, "the trigger needs one of 'cron', 'interval', 'date', 'on_file' or 'on_mail', "
                      "e.g. {cron: \"0 9 * * 1-5\"} or {interval: 10m}")
         return None
     if len(kinds) > 1:
@@ -61,6 +65,10 @@ def build_trigger(spec: TriggerFile, raw: dict, timezone: ZoneInfo, problems: Pr
     if spec.start is not None and kinds[0] != "interval":
         problems.add(loc + ("start",), "'start' only goes with 'interval': remove it", key=True)
         return None
+    if kinds[0] in EVENT_KINDS:
+        if context is None or header is None or getattr(spec, kinds[0]) is None:
+            return None
+        return build_event_trigger(kinds[0], getattr(spec, kinds[0]), context, header, loc + (kinds[0],))
     return _one_trigger(kinds[0], spec, raw, timezone, problems, loc)
 
 

@@ -12,6 +12,10 @@
         inputs: {orders_file: flows/data/orders.xlsx}
         trigger: {cron: "*/5 * * * 1-5"}     # or {interval: 10m, start: 2026-01-05T08:00}
                                              # or {date: 2026-12-01T09:00}
+                                             # or {on_file: {folder: ./incoming, pattern: "*.xlsx",
+                                             #              input: orders_file, settle: 2s}}
+                                             # or {on_mail: {account: orders, subject: Invoice,
+                                             #              input: message}}
         timezone: Europe/Lisbon
         enabled: true
         misfire_grace: 5m                    # durations: 500ms, 30s, 5m, 1h or a number of seconds
@@ -20,6 +24,9 @@
         jitter: 30s
         timeout: 20m                         # longest a run may take
         priority: 5                          # higher runs first
+
+Mail accounts an `on_mail` trigger reads are declared at the top under `mail_accounts:` (as a flow's
+`mail:` header), with the secrets they name listed under `secrets:`.
 
 Every per-schedule setting except id, flow, trigger, inputs and enabled may also be given under
 `defaults`. Cross-checks (ids, files, time zones, cron, calendars) are done by `loader`.
@@ -31,10 +38,10 @@ import datetime as dt
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BeforeValidator, Field
+from pydantic import AfterValidator, BeforeValidator, ConfigDict, Field
 
 from bastidor.flow.model import Strict
-from bastidor.flow.types import DurationMs, Text
+from bastidor.flow.types import DurationMs, SecretName, Text
 
 _ID = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 
@@ -79,13 +86,37 @@ class CalendarFile(Strict):
     closed: list[dt.date] = Field(default_factory=list, description="Extra closed dates.")
 
 
+class OnFileFile(Strict):
+    """Fire once per new file: a file matching `pattern` appears in `folder` and stops growing."""
+
+    folder: str = Field(min_length=1, description="The folder to watch, relative to the schedules file.")
+    pattern: str = Field("*", min_length=1, description="Which file names start a run, e.g. \"*.xlsx\".")
+    input: str = Field(min_length=1, description="The flow input (type path) that gets the file's path.")
+    settle: DurationMs = Field(2000, description="How long size and time must stay unchanged, e.g. 2s.")
+
+
+class OnMailFile(Strict):
+    """Fire once per unseen message matching the filters in a mailbox of `mail_accounts`."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    account: str = Field(min_length=1, description="A mail account declared under `mail_accounts:`.")
+    folder: str = Field("INBOX", min_length=1, description="The mailbox folder to read.")
+    subject: str | None = Field(None, description="Only messages whose subject contains this.")
+    sender: str | None = Field(None, alias="from", description="Only messages from this address (or part).")
+    input: str = Field(min_length=1, description="The flow input (type path) that gets the message's folder.")
+    poll: DurationMs = Field(30000, description="How often the mailbox is read, e.g. 30s.")
+
+
 class TriggerFile(Strict):
-    """When a schedule fires: exactly one of cron, interval or date."""
+    """When a schedule fires: exactly one of cron, interval, date, on_file or on_mail."""
 
     cron: str | None = Field(None, description="Five-field cron, e.g. \"*/5 * * * 1-5\".")
     interval: DurationMs | None = Field(None, description="Fire every this long, e.g. 10m.")
     start: WrittenDateTime | None = Field(None, description="When an interval starts counting.")
     date: WrittenDateTime | None = Field(None, description="Fire once at this local date and time.")
+    on_file: OnFileFile | None = Field(None, description="Fire once per new file in a folder.")
+    on_mail: OnMailFile | None = Field(None, description="Fire once per new matching mail message.")
 
 
 class SettingsFile(Strict):
@@ -105,7 +136,8 @@ class ScheduleFile(SettingsFile):
 
     id: Annotated[str, AfterValidator(_check_id)] = Field(description="Unique name of the schedule.")
     flow: str = Field(description="The flow file to run, relative to the schedules file.")
-    trigger: TriggerFile = Field(description="When to run: {cron: ...}, {interval: ...} or {date: ...}.")
+    trigger: TriggerFile = Field(description="When to run: {cron: ...}, {interval: ...}, {date: ...}, "
+                                 "{on_file: ...} or {on_mail: ...}.")
     inputs: dict[str, Any] = Field(default_factory=dict)
     enabled: bool = True
     description: str = ""
@@ -117,4 +149,6 @@ class SchedulesFile(Strict):
 
     defaults: dict[str, Any] = Field(default_factory=dict)
     calendars: dict[str, Any] = Field(default_factory=dict)
+    secrets: list[SecretName] = Field(default_factory=list, description="Secrets the mail accounts name.")
+    mail_accounts: dict[str, Any] = Field(default_factory=dict, description="Mailboxes on_mail triggers read.")
     schedules: list[Any] = Field(description="The list of schedules.")

@@ -41,11 +41,17 @@ def _nearby_files(written: str, target: Path) -> str:
 
 
 def check_inputs(header: FlowHeader, given: dict[str, Any], written_flow: str, folder: Path,
-                 problems: Problems, loc: Loc) -> dict[str, Any]:
+                 problems: Problems, loc: Loc, provided: frozenset[str] = frozenset()) -> dict[str, Any]:
     """The inputs as plain JSON values (path inputs made absolute, relative to `folder`), after
-    recording unknown, missing and ill-typed ones. The executor converts them to the flow's types."""
+    recording unknown, missing and ill-typed ones. The executor converts them to the flow's types.
+    Inputs in `provided` are given by the trigger at each fire (a file's path): never missing, and
+    not to be written under `inputs`."""
     values: dict[str, Any] = {}
     for name, value in given.items():
+        if name in provided:
+            problems.add(loc + (name,), f"input '{name}' is given by the trigger at each run: remove it "
+                         "from inputs", key=True)
+            continue
         spec = header.inputs.get(name)
         if spec is None:
             hint = did_you_mean(name, header.inputs) if header.inputs else "; it declares no inputs"
@@ -60,7 +66,7 @@ def check_inputs(header: FlowHeader, given: dict[str, Any], written_flow: str, f
         if spec.type is InputType.path and not Path(converted).is_absolute():
             values[name] = str((folder / converted).resolve())
     for name, spec in header.inputs.items():
-        if spec.default is None and name not in given:
+        if spec.default is None and name not in given and name not in provided:
             problems.add(loc, f"flow '{written_flow}' needs input '{name}': add it under inputs", key=True)
     return values
 

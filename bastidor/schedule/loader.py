@@ -13,6 +13,7 @@ from typing import Any
 from bastidor.flow.diagnostics import Diagnostic, FlowValidationError
 from bastidor.flow.yamlsource import YamlDocument, load_yaml
 from bastidor.schedule.entries import build_schedule
+from bastidor.schedule.mail_accounts import read_mail_accounts
 from bastidor.schedule.fileformat import CalendarFile, SchedulesFile, SettingsFile
 from bastidor.schedule.model import Schedule, ScheduleSet
 from bastidor.schedule.problems import Problems
@@ -29,7 +30,8 @@ def load_schedules(path: Path | str) -> ScheduleSet:
     schedules = _read(document.data, context)
     if context.problems.items:
         raise FlowValidationError(context.problems.items)
-    return ScheduleSet(path.resolve(), document.sha256, schedules, dict(context.calendars))
+    return ScheduleSet(path.resolve(), document.sha256, schedules, dict(context.calendars),
+                       dict(context.mail_accounts))
 
 
 def _load_document(path: Path) -> YamlDocument:
@@ -51,10 +53,12 @@ def _reworded(diagnostic: Diagnostic) -> Diagnostic:
 def _read(data: Any, context: LoadContext) -> list[Schedule]:
     problems = context.problems
     if not isinstance(data, dict):
-        problems.add((), "a schedules file holds `schedules:` (and optionally `defaults:` and "
-                     "`calendars:`) at the top, not a list or a single value")
+        problems.add((), "a schedules file holds `schedules:` (and optionally `defaults:`, `calendars:`, "
+                     "`mail_accounts:` and `secrets:`) at the top, not a list or a single value")
         return []
     problems.validate(SchedulesFile, data, (), "the schedules file")
+    context.secrets = {name for name in _part(data, "secrets", list) if isinstance(name, str)}
+    read_mail_accounts(_part(data, "mail_accounts", dict), context)
     _read_calendars(_part(data, "calendars", dict), context)
     defaults = _read_defaults(_part(data, "defaults", dict), context)
     entries = _part(data, "schedules", list)

@@ -24,7 +24,8 @@ class Schedule:
     """One entry of the schedules file, with every default applied and every reference resolved.
 
     `flow_path` is absolute; `inputs` are the flow inputs to pass (path inputs already absolute,
-    relative to the schedules file's folder); `trigger` is a CronSpec, IntervalSpec or DateSpec;
+    relative to the schedules file's folder); `trigger` is a CronSpec, IntervalSpec or DateSpec, or an
+    event trigger (FileSpec, MailSpec: `trigger.event` is true) fired by the service's watchers;
     durations are in seconds; a higher `priority` runs first.
     """
 
@@ -47,6 +48,8 @@ class Schedule:
     def trigger_text(self) -> str:
         """The trigger as a person reads it, with the time zone and jitter, e.g.
         "cron */5 * * * 1-5 (Europe/Lisbon, jitter 30s)"."""
+        if self.trigger.event:  # a file or a message, not the clock: no time zone or jitter to speak of
+            return self.trigger.text()
         extra = f", jitter {format_duration(self.jitter_s)}" if self.jitter_s else ""
         return f"{self.trigger.text()} ({self.timezone.key}{extra})"
 
@@ -66,6 +69,8 @@ class ScheduleSet:
     sha256: str
     schedules: list[Schedule]
     calendars: dict[str, BusinessCalendar] = field(default_factory=dict, hash=False)
+    mail_accounts: dict[str, Any] = field(default_factory=dict, hash=False)
+    """The `mail_accounts:` section: MailAccountSpec by name (the secrets they name are in the service's)."""
 
     @cached_property
     def by_id(self) -> dict[str, Schedule]:

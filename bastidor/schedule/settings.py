@@ -44,6 +44,12 @@ class LoadContext:
     calendars: dict[str, BusinessCalendar] = field(default_factory=dict)
     broken_calendars: set[str] = field(default_factory=set)
     seen_ids: dict[str, int] = field(default_factory=dict)
+    secrets: set[str] = field(default_factory=set)
+    mail_accounts: dict[str, Any] = field(default_factory=dict)
+    """Declared mail accounts (MailAccountSpec) by name; `broken_accounts` were declared with a mistake."""
+    broken_accounts: set[str] = field(default_factory=set)
+    watched_folders: dict[Path, int] = field(default_factory=dict)
+    """The folders of the on_file triggers checked so far, and the line each is written on."""
 
 
 def resolve_settings(written: SettingsFile, raw: dict, base: Settings, context: LoadContext,

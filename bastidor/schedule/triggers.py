@@ -1,4 +1,6 @@
-"""The three trigger kinds (cron, interval, date), each able to say when it next fires after a moment.
+"""The trigger kinds: three on the clock (cron, interval, date), each able to say when it next fires after
+a moment, and two on events (on_file, on_mail), which never fire on the clock: the service's watchers
+(`bastidor.service.file_watch`, `bastidor.service.mail_watch`) fire them when a file or a message arrives.
 
 Triggers here know nothing of jitter or calendars (see `firetimes`): they give the nominal fire
 times, always as timezone-aware UTC datetimes. Cron fire times come from APScheduler's CronTrigger,
@@ -11,7 +13,8 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Union
+from pathlib import Path
+from typing import Any, Union
 from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.cron import CronTrigger
@@ -41,6 +44,7 @@ class CronSpec:
     fields: CronFields
     trigger: CronTrigger = field(compare=False, repr=False)
     kind = "cron"
+    event = False
 
     @classmethod
     def parse(cls, expression: str, timezone: ZoneInfo) -> "CronSpec":
@@ -74,6 +78,7 @@ class IntervalSpec:
     timezone: ZoneInfo
     start_written: bool = False
     kind = "interval"
+    event = False
 
     @classmethod
     def build(cls, seconds: float, timezone: ZoneInfo, start: dt.datetime | None = None) -> "IntervalSpec":
@@ -104,6 +109,7 @@ class DateSpec:
     at: dt.datetime
     timezone: ZoneInfo
     kind = "date"
+    event = False
 
     @classmethod
     def build(cls, at: dt.datetime, timezone: ZoneInfo) -> "DateSpec":
@@ -119,7 +125,60 @@ class DateSpec:
         return self.at if self.at > require_aware(after, "after") else None
 
 
-TriggerSpec = Union[CronSpec, IntervalSpec, DateSpec]
+@dataclass(frozen=True)
+class FileSpec:
+    """Fires once per file content: a file matching `pattern` that appears in `folder` (absolute) and keeps
+    the same size and modification time for `settle_s` seconds. Its path goes to the flow input `input`."""
+
+    folder: Path
+    pattern: str
+    input: str
+    settle_s: float = 2.0
+    folder_written: str = ""
+    kind = "on_file"
+    event = True
+
+    def text(self) -> str:
+        """The trigger as a person reads it."""
+        return f"when a file matching {self.pattern} appears in {self.folder_written or self.folder}"
+
+    def next_after(self, after: dt.datetime) -> dt.datetime | None:
+        """Never: files, not the clock, fire it."""
+        return None
+
+
+@dataclass(frozen=True)
+class MailSpec:
+    """Fires once per unseen message in `folder` of the mail account `account` (declared under
+    `mail_accounts:`, its spec in `account_spec`) whose subject and sender match. The folder holding the
+    message's details and attachments goes to the flow input `input`."""
+
+    account: str
+    account_spec: Any = field(compare=False, repr=False)
+    input: str = "message"
+    folder: str = "INBOX"
+    subject: str | None = None
+    sender: str | None = None
+    poll_s: float = 30.0
+    details: tuple[str, ...] = ()
+    """The optional detail inputs (`message_subject`, ...) the flow declares, so the watcher fills them."""
+    kind = "on_mail"
+    event = True
+
+    def text(self) -> str:
+        """The trigger as a person reads it."""
+        filters = [f"subject containing \"{self.subject}\"" if self.subject else "",
+                   f"from {self.sender}" if self.sender else ""]
+        which = " with " + " and ".join(f for f in filters if f) if any(filters) else ""
+        return (f"when an unseen message{which} arrives in {self.folder} of mail account {self.account} "
+                f"(checked every {format_duration(self.poll_s)})")
+
+    def next_after(self, after: dt.datetime) -> dt.datetime | None:
+        """Never: messages, not the clock, fire it."""
+        return None
+
+
+TriggerSpec = Union[CronSpec, IntervalSpec, DateSpec, FileSpec, MailSpec]
 
 
 def localize(moment: dt.datetime, timezone: ZoneInfo) -> dt.datetime:

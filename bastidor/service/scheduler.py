@@ -9,6 +9,9 @@ APScheduler's thread only hands each fire to one recording thread (`FireWriter`)
 fire waiting and records them together in one transaction. When it falls behind, only the latest
 waiting fire of each schedule is recorded and the older ones are coalesced into it and counted (see
 `bastidor.schedule.backlog`), so lateness stays bounded, and `shutdown` never works through a backlog.
+
+Schedules with an event trigger (`on_file`, `on_mail`) get no job: they are handed to `events` (the
+service's `EventWatchers`), which fire them when a file or a message arrives.
 """
 
 from __future__ import annotations
@@ -36,8 +39,9 @@ CATCH_UP_WINDOW = dt.timedelta(days=7)
 class Scheduler:
     """Owns the APScheduler instance; rebuilds its jobs whenever schedules.yaml changes."""
 
-    def __init__(self, recorder: FireRecorder, clock: Clock = utc_now):
+    def __init__(self, recorder: FireRecorder, clock: Clock = utc_now, events: Any = None):
         self.recorder = recorder
+        self.events = events
         self.clock = clock
         self.schedules: dict[str, Schedule] = {}
         self.aps = BackgroundScheduler(jobstores={"default": MemoryJobStore()}, executors={"default": _FireOnly()},
@@ -52,6 +56,8 @@ class Scheduler:
         self.apply(schedule_set)
         self.writer.start()
         self.aps.start()
+        if self.events is not None:
+            self.events.start()
 
     def apply(self, schedule_set: ScheduleSet) -> None:
         """Replace every job with the enabled schedules of `schedule_set`, after catching up on all of them
@@ -59,7 +65,9 @@ class Scheduler:
         with self._lock:
             if self._stopped:
                 return
-            self.schedules = {s.id: s for s in schedule_set.schedules if s.enabled}
+            self.schedules = {s.id: s for s in schedule_set.schedules if s.enabled and not s.trigger.event}
+            if self.events is not None:
+                self.events.apply([s for s in schedule_set.schedules if s.enabled and s.trigger.event])
             self.aps.remove_all_jobs()
             now = self.clock()
             due = [fire for schedule in self.schedules.values() for fire in self._catch_up_fires(schedule, now)]
@@ -84,6 +92,8 @@ class Scheduler:
             self._stopped = True
         if self.aps.running:
             self.aps.shutdown(wait=False)
+        if self.events is not None:
+            self.events.stop()
         dropped = self.writer.stop()
         self.recorder.audit.event("scheduler.stopped", fires_dropped=sum(dropped.values()),
                                   dropped_by_schedule=dict(dropped), coalesced_by_schedule=dict(self.writer.coalesced))

@@ -17,6 +17,7 @@ from bastidor.audit import AuditLog, AuditWriteError, SecretMasker
 from bastidor.queue import QueueError
 from bastidor.schedule import load_schedules
 from bastidor.service.alerts import MisfireAlerter, misfire_alerter
+from bastidor.service.event_watch import EventWatchers
 from bastidor.service.health import FaultWatch
 from bastidor.service.journal import ServiceJournal
 from bastidor.service.leadership import SchedulerRole
@@ -244,7 +245,8 @@ class Service:
         """Start the scheduler (this service now holds the lock): catch up on missed fires, then fire."""
         schedule_set = load_schedules(self.settings.schedules)
         alerter = misfire_alerter(self.settings.home, self.audit)
-        scheduler = Scheduler(FireRecorder(self.queue, self.audit, on_misfire=alerter))
+        recorder = FireRecorder(self.queue, self.audit, on_misfire=alerter)
+        scheduler = Scheduler(recorder, events=EventWatchers(recorder, self.settings.home))
         try:
             scheduler.start(schedule_set)  # catch-up may meet a storage fault: the next round tries again
         except BaseException:

@@ -1,0 +1,245 @@
+"""`on_file` triggers: the active scheduler's watcher of folders, one poll every second.
+
+A file matching a schedule's pattern is taken once it has stopped growing (the same size and modification
+time across polls `settle` apart). Taking it, in this order, so that nothing is lost or run twice:
+
+1. its SHA-256 gives the run key `schedule@sha256:<hash>`; a key already recorded means the same content
+   came before: the file goes to `done/` as a duplicate, with a line in the service log, and starts no run;
+2. it is moved (`os.replace`) into `<folder>/processing/`, so no run ever sees a file still in the inbox;
+3. the run request is recorded with the processing path as the schedule's input.
+
+Each poll also looks at `processing/`: a file whose run request has ended goes to `done/` (the run
+succeeded) or `failed/` (anything else); a file with no request (the service stopped between steps 2
+and 3) is recorded then. So the end of a run is noticed here, by the service that watches the folder,
+whichever bot ran it and even when its bot died: neither the worker nor the executor knows of files.
+A name already in `processing/`, `done/` or `failed/` is never overwritten: the newcomer gets a suffix.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import os
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from bastidor.schedule import Schedule
+from bastidor.service.event_fires import ACTIVE_STATES, FaultNotes, paused_ids, record_event_fire, request_by_key
+
+POLL_S = 1.0
+PROCESSING, DONE, FAILED = "processing", "done", "failed"
+IGNORED_PREFIXES = (".", "~$")
+"""Hidden files and office lock files (`~$orders.xlsx`) are never taken."""
+
+
+@dataclass
+class _Sighting:
+    """How a file looked when first seen with its current size and modification time."""
+
+    signature: tuple[int, int]
+    since: float
+
+
+class FileWatch:
+    """Polls the folders of the `on_file` schedules it is given (see the module's description)."""
+
+    def __init__(self, recorder: Any, *, poll_s: float = POLL_S, say: Callable[..., None] = print,
+                 clock: Callable[[], float] = time.monotonic):
+        self.recorder = recorder
+        self.poll_s = poll_s
+        self.say = say
+        self.clock = clock
+        self.schedules: list[Schedule] = []
+        self._sightings: dict[Path, _Sighting] = {}
+        self._keys: dict[Path, str] = {}  # key of each file this watcher put in processing/
+        self._faults = FaultNotes(recorder, say, "file_trigger.fault")
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="file-triggers", daemon=True)
+
+    def apply(self, schedules: list[Schedule]) -> None:
+        """Watch the folders of these schedules from the next poll on (schedules.yaml changed)."""
+        with self._lock:
+            self.schedules = list(schedules)
+
+    def start(self) -> None:
+        """Start polling in the background."""
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop polling; returns once no file is being taken."""
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=30)
+
+    def poll_once(self) -> None:
+        """One round over every watched folder; a fault (a folder gone, the queue out of reach) is said once
+        and tried again at the next round."""
+        with self._lock:
+            schedules = list(self.schedules)
+        if not schedules:
+            return
+        try:
+            paused = paused_ids(self.recorder)
+        except Exception as error:  # noqa: BLE001 - the queue is out of reach: the next round tries again
+            self._faults.failed("", f"on_file: cannot read which schedules are paused ({type(error).__name__}: "
+                                f"{error}); trying again every {self.poll_s:g} s")
+            return
+        for schedule in schedules:
+            if self._stop.is_set():
+                return
+            try:
+                self._watch(schedule, schedule.id in paused)
+            except Exception as error:  # noqa: BLE001 - one folder's fault must not stop the others
+                self._faults.failed(schedule.id, f"on_file {schedule.id}: cannot watch {schedule.trigger.folder} "
+                                    f"({type(error).__name__}: {error}); trying again every {self.poll_s:g} s")
+            else:
+                self._faults.ok(schedule.id)
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            self.poll_once()
+            self._stop.wait(self.poll_s)
+
+    def _watch(self, schedule: Schedule, paused: bool) -> None:
+        self._settle_processing(schedule)
+        if paused:
+            return
+        for path in self._arrived(schedule):
+            if self._stop.is_set():
+                return
+            self._take(schedule, path)
+
+    def _arrived(self, schedule: Schedule) -> list[Path]:
+        """The matching files in the folder that stopped growing; forgets files that went away."""
+        spec, now, ready = schedule.trigger, self.clock(), []
+        seen = set()
+        for path in _matching_files(spec.folder, spec.pattern):
+            seen.add(path)
+            try:
+                stat = path.stat()
+            except FileNotFoundError:  # taken away meanwhile
+                continue
+            signature = (stat.st_size, stat.st_mtime_ns)
+            sighting = self._sightings.get(path)
+            if sighting is None or sighting.signature != signature:
+                self._sightings[path] = _Sighting(signature, now)
+            elif now - sighting.since >= spec.settle_s:
+                ready.append(path)
+        for path in [p for p in self._sightings if p.parent == spec.folder and p not in seen]:
+            del self._sightings[path]
+        return ready
+
+    def _take(self, schedule: Schedule, path: Path) -> None:
+        """Steps 1 to 3 of the module's description for one settled file."""
+        signature = self._sightings.pop(path).signature
+        try:
+            digest = _sha256(path)
+            stat = path.stat()
+        except FileNotFoundError:  # taken away meanwhile
+            return
+        if (stat.st_size, stat.st_mtime_ns) != signature:
+            return  # it changed while being read: it is seen again from the next poll
+        key = f"{schedule.id}@sha256:{digest}"
+        earlier = request_by_key(self.recorder.queue, key)
+        if earlier is not None:
+            self._duplicate(schedule, path, key, earlier.state)
+            return
+        taken = move_without_overwriting(path, schedule.trigger.folder / PROCESSING)
+        self._keys[taken] = key
+        self._record(schedule, taken, key, path.name)
+
+    def _record(self, schedule: Schedule, taken: Path, key: str, name: str) -> None:
+        inputs = {schedule.trigger.input: str(taken)}
+        state = record_event_fire(self.recorder, schedule, key, inputs, file=name, sha256=key.split(":", 1)[1])
+        if state == "duplicate":
+            self._duplicate(schedule, taken, key, "recorded")
+            return
+        self.say(f"on_file {schedule.id}: took {name} as {_shown(schedule, taken)}: run request {key} {state}",
+                 flush=True)
+
+    def _settle_processing(self, schedule: Schedule) -> None:
+        """Move each file of `processing/` whose run request ended; record one that has no request yet."""
+        folder = schedule.trigger.folder / PROCESSING
+        files = _matching_files(folder, schedule.trigger.pattern) if folder.is_dir() else []
+        running = self._active_inputs(schedule) if files else set()
+        for path in files:
+            if str(path) in running:
+                continue
+            key = self._keys.get(path)
+            if key is None:  # taken before this service started: its content gives its key
+                key = self._keys[path] = f"{schedule.id}@sha256:{_sha256(path)}"
+            request = request_by_key(self.recorder.queue, key)
+            if request is None:  # the service stopped between taking the file and recording its request
+                self._record(schedule, path, key, path.name)
+            elif (request.inputs or {}).get(schedule.trigger.input) != str(path):
+                self._duplicate(schedule, path, key, request.state)
+            elif request.state not in ACTIVE_STATES:
+                self._finished(schedule, path, key, request.state)
+
+    def _active_inputs(self, schedule: Schedule) -> set[str]:
+        """The files given to the queued and running requests of `schedule` (one query, whatever their number)."""
+        requests = self.recorder.queue.list_runs(schedule_id=schedule.id, states=ACTIVE_STATES, limit=100_000)
+        return {str((request.inputs or {}).get(schedule.trigger.input)) for request in requests}
+
+    def _finished(self, schedule: Schedule, path: Path, key: str, state: str) -> None:
+        where = DONE if state == "done" else FAILED
+        moved = move_without_overwriting(path, schedule.trigger.folder / where)
+        self._keys.pop(path, None)
+        self.recorder.audit.event("file_trigger.finished", schedule_id=schedule.id, key=key, request_state=state,
+                                  file=str(moved))
+        self.say(f"on_file {schedule.id}: run request {key} ended {state}: {path.name} moved to "
+                 f"{_shown(schedule, moved)}", flush=True)
+
+    def _duplicate(self, schedule: Schedule, path: Path, key: str, state: str) -> None:
+        moved = move_without_overwriting(path, schedule.trigger.folder / DONE)
+        self._keys.pop(path, None)
+        self.recorder.audit.event("file_trigger.duplicate", schedule_id=schedule.id, key=key, request_state=state,
+                                  file=str(moved))
+        self.say(f"on_file {schedule.id}: {path.name} has the same content as an earlier file (run request {key}, "
+                 f"{state}): not run again, moved to {_shown(schedule, moved)}", flush=True)
+
+
+def move_without_overwriting(path: Path, folder: Path) -> Path:
+    """Move `path` into `folder` (created when missing) with `os.replace`, under its own name or, when that
+    is taken, `name-1.ext`, `name-2.ext`, ...; returns where it went."""
+    folder.mkdir(exist_ok=True)
+    stem, suffix = path.stem, path.suffix
+    number = 0
+    while True:
+        target = folder / (path.name if number == 0 else f"{stem}-{number}{suffix}")
+        if not os.path.lexists(target):
+            os.replace(path, target)
+            return target
+        number += 1
+
+
+def _matching_files(folder: Path, pattern: str) -> list[Path]:
+    """Regular files (not links) directly in `folder` whose name matches `pattern`, ignoring case."""
+    found = []
+    with os.scandir(folder) as entries:
+        for entry in entries:
+            if entry.name.startswith(IGNORED_PREFIXES) or not entry.is_file(follow_symlinks=False):
+                continue
+            if fnmatch.fnmatchcase(entry.name.lower(), pattern.lower()):
+                found.append(Path(entry.path))
+    return sorted(found)
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _shown(schedule: Schedule, path: Path) -> str:
+    """`path` relative to the watched folder, e.g. processing/orders.xlsx."""
+    try:
+        return path.relative_to(schedule.trigger.folder).as_posix()
+    except ValueError:
+        return str(path)
