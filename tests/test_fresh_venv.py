@@ -62,6 +62,11 @@ def test_a_fresh_venv_set_up_by_setup_sh_shows_help_and_validates_a_flow(tmp_pat
     where = subprocess.run([python, "-c", "import bastidor; print(bastidor.__file__)"], cwd=tmp_path,
                            env=environment, capture_output=True, text=True, timeout=120)
     assert where.stdout.strip() == str(checkout / "bastidor" / "__init__.py"), where.stdout + where.stderr
+    # setup.sh brought the environment's own setuptools up to the version that reads the licence expression
+    # (a build that is not isolated, `pip wheel --no-build-isolation .`, uses it).
+    tools = subprocess.run([python, "-c", "import setuptools; print(setuptools.__version__)"], cwd=tmp_path,
+                           env=environment, capture_output=True, text=True, timeout=120)
+    assert int(tools.stdout.split(".")[0]) >= 77, tools.stdout + tools.stderr
 
     shown = subprocess.run([python, "runner.py", "--help"], cwd=checkout, env=environment, capture_output=True,
                            text=True, timeout=120)

@@ -306,3 +306,7 @@ steps:
     html = write_run_report(run.store, run.result.run_id, tmp_path / "report.html").read_text(encoding="utf-8")
     assert "The browser&#39;s own report" in html or "The browser's own report" in html
     assert "Call log" in html
+    # The failure, its message and its screenshot come first, before the items and the step tree.
+    top = html.split("<h2>Items</h2>")[0]
+    assert 'id="what-went-wrong"' in top and "did you mean label" in top
+    assert '<img class="shot" alt="screenshot of the page when step 3 failed" src="data:image/png;base64,' in top

@@ -5,6 +5,7 @@ reason, the messages `log` steps wrote and the values steps read (masked), failu
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from datetime import datetime, timezone
@@ -91,6 +92,7 @@ steps:
     name: Read 'Total'
   - log: "Portal total {{ total }}"
   - assert_text: {css: "[data-testid=order-total]", equals: "{{ total }}"}
+  - extract_text: {css: ".who", into: who}
 """
 
 
@@ -264,6 +266,8 @@ def test_names_references_and_messages_with_brackets_are_printed_literally(home,
     assert "item [bold]R1  passed" in shown
     assert "log: Entered [bold]R1 for [bold]ok[/bold]" in shown
     assert "missing-[x].csv" in shown
+    html = report_text(home, capsys, tmp_path)
+    assert "Orders [bold]east[/bold]" in html and "[bold]R1" in html and "Customer is blocked [see rule 7]" in html
 
 
 def test_a_value_read_from_the_portal_is_logged_and_shown_in_runs_show_and_the_report(
@@ -295,6 +299,10 @@ def test_extracted_values_are_shown_as_read(home, tmp_path, capsys, fresh_portal
     html = report_text(home, capsys, tmp_path)
     values = html.split("Values read, logged and compared")[1].split("</table>")[0]
     assert "Read &#39;Total&#39;" in values and "→ 1234.50" in values
+    records = [json.loads(line) for line in Path(result.audit_path).read_text(encoding="utf-8").splitlines()]
+    read = [r["result"]["value"] for r in records if r.get("event") == "step" and r.get("action") == "extract_text"]
+    assert read[0] == "1234.50", "the audit record keeps the value the bot read"
+    assert "***" in read[1] and PORTAL_USER not in read[1], "a value showing a secret is masked in the record"
 
 
 OLD_FORM_LOOP = """
