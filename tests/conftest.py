@@ -135,6 +135,19 @@ def _no_leftover_services():
     kill_leftover_services()
 
 
+_FIGURES: list[str] = []
+"""Figures tests report with `record_property("figures", text)`, printed at the end of the report."""
+
+
+def pytest_runtest_logreport(report) -> None:
+    """Collect the figures a test reported (they travel from the xdist workers with the report)."""
+    if report.when == "call":
+        _FIGURES.extend(str(value) for name, value in report.user_properties if name == "figures")
+
+
 def pytest_terminal_summary(terminalreporter) -> None:
-    """Say at the end of the report, even with -q, whether the PostgreSQL tests ran here or why they were skipped."""
+    """Say at the end of the report, even with -q, the figures tests reported, and whether the PostgreSQL tests
+    ran here or why they were skipped."""
+    for line in _FIGURES:
+        terminalreporter.write_line(line)
     terminalreporter.write_line(postgres_report_line())
