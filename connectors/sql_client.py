@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -24,7 +25,7 @@ from typing import Any
 
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Connection, Engine, make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError, SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
 SQLITE_CHECK_EVERY = 10_000
@@ -45,6 +46,10 @@ class SqlStatementError(SqlClientError):
 
 class TooManyRows(SqlClientError):
     """The query answered more rows than its cap allows."""
+
+
+class CommitInDoubt(SqlClientError):
+    """The connection broke while a change was being committed: it may or may not have been saved."""
 
 
 @dataclass
@@ -83,14 +88,16 @@ def url_password(url: str) -> str | None:
 
 def run_query(url: str, sql: str, params: dict[str, Any], *, timeout_ms: int, max_rows: int) -> QueryResult:
     """Run a query and return its rows; more than `max_rows` rows raise TooManyRows. Nothing is committed."""
+    _refuse_changes(sql)
     engine = _engine(url, timeout_ms)
     try:
         with _connect(engine) as connection:
             started = time.monotonic()
+            _read_only(connection)
             result = _execute(connection, sql, params, timeout_ms)
             if not result.returns_rows:
-                raise SqlStatementError("the statement returned no rows: sql_query is for SELECT (or RETURNING); "
-                                        "use sql_execute for statements that change data")
+                raise SqlStatementError("the statement returned no rows: sql_query is for SELECT; use sql_execute "
+                                        "for statements that change data")
             columns = list(result.keys())
             _refuse_duplicate_columns(columns)
             fetched = _fetch(result, max_rows + 1)
@@ -115,7 +122,13 @@ def run_execute(url: str, sql: str, params: dict[str, Any], *, timeout_ms: int) 
                 count = result.rowcount if result.rowcount is not None and result.rowcount >= 0 else None
                 result.close()
             elapsed = (time.monotonic() - started) * 1000
-    except SQLAlchemyError as error:  # the commit itself failed
+    except DBAPIError as error:  # the commit itself failed
+        if error.connection_invalidated or isinstance(error, OperationalError):
+            raise CommitInDoubt(f"the connection broke while the change was being committed, so it may or may "
+                                f"not have been saved ({_first_line(error)}); check the data before running the "
+                                f"step again") from None
+        raise SqlStatementError(f"the database refused the change: {_first_line(error)}") from None
+    except SQLAlchemyError as error:
         raise SqlStatementError(f"the database refused the change: {_first_line(error)}") from None
     finally:
         engine.dispose()
@@ -171,6 +184,31 @@ def _execute(connection: Connection, sql: str, params: dict[str, Any], timeout_m
         raise SqlStatementError(_statement_problem(error, timeout_ms)) from None
     except SQLAlchemyError as error:
         raise SqlStatementError(_first_line(error)) from None
+
+
+_CHANGING_WORDS = re.compile(r"\b(INSERT|UPDATE|DELETE|MERGE|UPSERT|REPLACE|RETURNING|CREATE|DROP|ALTER|TRUNCATE|"
+                             r"GRANT|REVOKE)\b", re.IGNORECASE)
+
+
+def _refuse_changes(sql: str) -> None:
+    """sql_query only reads: a statement that changes data would be rolled back at the step's end, so rows it
+    returned (INSERT ... RETURNING) would name rows that were never kept. Refused before it is sent when its
+    first word (or, after WITH, any word) says it changes data; the read-only transaction catches the rest."""
+    words = re.sub(r"--[^\n]*|/\*.*?\*/", " ", sql, flags=re.DOTALL).replace("(", " ").split()
+    first = words[0].upper() if words else ""
+    looked_at = " ".join(words) if first == "WITH" or "RETURNING" in sql.upper() else first
+    changing = _CHANGING_WORDS.search(looked_at)
+    if changing:
+        raise SqlStatementError(f"sql_query only reads data ({changing.group(1).upper()} changes it, and sql_query "
+                                f"never keeps a change): use sql_execute for it")
+
+
+def _read_only(connection: Connection) -> None:
+    """Make the query's transaction read-only where the database can (a second guard behind `_refuse_changes`)."""
+    if connection.dialect.name == "postgresql":
+        connection.exec_driver_sql("SET TRANSACTION READ ONLY")
+    elif connection.dialect.name == "sqlite":
+        connection.exec_driver_sql("PRAGMA query_only = ON")
 
 
 def _sqlite_deadline(connection: Connection, timeout_ms: int) -> None:

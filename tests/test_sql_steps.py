@@ -197,7 +197,20 @@ def test_sql_query_never_commits_a_change(db, run_flow_file, tmp_path):
 """)
     run = run_flow_file(flow, secrets={"PRICES_DB_URL": db.url})
     assert run.result.status == "failed"
-    assert "sql_query is for SELECT (or RETURNING); use sql_execute" in run.result.error
+    assert "sql_query only reads data (DELETE changes it, and sql_query never keeps a change): use sql_execute" \
+        in run.result.error
+    assert db.rows("SELECT count(*) FROM prices") == [(3,)]
+
+
+def test_sql_query_refuses_an_insert_returning_ids_it_would_never_keep(db, run_flow_file, tmp_path):
+    flow = _flow(tmp_path, """
+  - sql_query:
+      database: prices
+      sql: "WITH added AS (INSERT INTO prices (sku, customer, price) VALUES ('Z', 'ACME', 1) RETURNING sku) SELECT * FROM added"
+      into: rows
+""")
+    run = run_flow_file(flow, secrets={"PRICES_DB_URL": db.url})
+    assert run.result.status == "failed" and "(INSERT changes it" in run.result.error
     assert db.rows("SELECT count(*) FROM prices") == [(3,)]
 
 

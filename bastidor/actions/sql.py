@@ -176,12 +176,14 @@ def sql_query(ctx, params):
 @action("sql_execute", params=SqlExecuteParams, kind="data", describe=_describe_execute)
 def sql_execute(ctx, params):
     """Run a statement that changes data (INSERT, UPDATE, DELETE) in one transaction: all of it, or nothing."""
-    from bastidor.connectors.sql_client import SqlClientError, run_execute
+    from bastidor.connectors.sql_client import CommitInDoubt, SqlClientError, run_execute
 
     url, timeout_ms, values = _connection(ctx, params)
     record = _record(ctx, params, values)
     try:
         result = run_execute(url, params.sql, values, timeout_ms=timeout_ms)
+    except CommitInDoubt as error:  # never "nothing was changed": it may have been
+        raise _failed(ctx, params, record, error, "") from None
     except SqlClientError as error:
         raise _failed(ctx, params, record, error, "; nothing was changed") from None
     record.update(rows=result.rows_affected, elapsed_ms=round(result.elapsed_ms, 1))
