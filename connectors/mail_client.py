@@ -148,21 +148,24 @@ class MailBox:
 
     def move(self, folder: str, uid: str, to_folder: str) -> None:
         """Move message `uid` from `folder` to `to_folder` (created when missing): IMAP MOVE when the server
-        offers it, else COPY, flag \\Deleted and expunge that one message (UID EXPUNGE when offered)."""
+        offers it, else COPY, flag \\Deleted and UID EXPUNGE that one message (UIDPLUS). A server with neither
+        is refused with MailError before anything changes: a plain EXPUNGE would also remove every other
+        message someone marked as deleted in `folder`."""
+        capabilities = self._capabilities()
+        if not {"MOVE", "UIDPLUS"} & capabilities:
+            raise MailError(f"IMAP server {self._where} offers neither MOVE nor UIDPLUS, so message {uid} cannot "
+                            f"be moved without also removing every message marked as deleted in {folder}; use "
+                            f"mark: seen (or none) with this server")
         self._select(folder)
         self._size(folder, uid)
         self._ensure_folder(to_folder)
         target = self._mailbox(to_folder)
-        capabilities = self._capabilities()
         if "MOVE" in capabilities:
             self._command(f"move message {uid} to {to_folder}", "MOVE", uid, target)
             return
         self._command(f"copy message {uid} to {to_folder}", "COPY", uid, target)
         self._command(f"delete message {uid} from {folder}", "STORE", uid, "+FLAGS.SILENT", "(\\Deleted)")
-        if "UIDPLUS" in capabilities:
-            self._command(f"expunge message {uid} from {folder}", "EXPUNGE", uid)
-        else:
-            self._check("expunge", *self._imap.expunge())
+        self._command(f"expunge message {uid} from {folder}", "EXPUNGE", uid)
 
     # -- connection --------------------------------------------------------------------------------------
 
@@ -212,26 +215,28 @@ class MailBox:
     def _select(self, folder: str) -> None:
         if self._selected == folder:
             return
-        try:
-            status, data = self._imap.select(self._mailbox(folder))
-        except (OSError, EOFError) as error:
-            raise connection_error("IMAP", self._where, error) from None
-        except imaplib.IMAP4.error as error:
-            raise MailError(f"IMAP server {self._where}: could not open folder {folder!r} "
-                            f"({_answer_text(error)})") from None
+        status, _ = self._ask(f"open folder {folder!r}", self._imap.select, self._mailbox(folder))
         if status != "OK":
             raise MailError(f"the folder {folder!r} does not exist on {self._where} (or cannot be opened): "
                             f"check the folder name, e.g. INBOX")
         self._selected = folder
 
     def _command(self, doing: str, command: str, *args: str) -> list:
+        """A UID command whose answer must be OK; its data."""
+        return self._check(doing, *self._ask(doing, self._imap.uid, command, *args))
+
+    def _ask(self, doing: str, method: Any, *args: str) -> tuple[str, list]:
+        """Call one imaplib `method`: a dropped connection or a refused command becomes a one-line MailError
+        saying what was being done; the answer's status is left to the caller."""
         try:
-            status, data = self._imap.uid(command, *args)
+            return method(*args)
+        except imaplib.IMAP4.abort as error:
+            raise MailError(f"IMAP server {self._where} dropped the connection while trying to {doing} "
+                            f"({_answer_text(error)}); try again, and check the network if it goes on") from None
         except (OSError, EOFError) as error:
             raise connection_error("IMAP", self._where, error) from None
         except imaplib.IMAP4.error as error:
             raise MailError(f"IMAP server {self._where} refused to {doing} ({_answer_text(error)})") from None
-        return self._check(doing, status, data)
 
     def _check(self, doing: str, status: str, data: list) -> list:
         if status != "OK":
@@ -270,22 +275,23 @@ class MailBox:
 
     def _ensure_folder(self, folder: str) -> None:
         name = self._mailbox(folder)
-        status, data = self._imap.list('""', name)
+        status, data = self._ask(f"look up folder {folder!r}", self._imap.list, '""', name)
         if status == "OK" and any(item for item in data if item):
             return
-        self._check(f"create folder {folder!r}", *self._imap.create(name))
+        doing = f"create folder {folder!r}"
+        self._check(doing, *self._ask(doing, self._imap.create, name))
 
     def _mailbox(self, folder: str) -> str:
         """`folder` as the server names it: sub-folders written with / use the server's own separator
         (often "."), and the name is encoded in IMAP's modified UTF-7 and quoted."""
         if self._delimiter is None:
-            status, data = self._imap.list('""', '""')
+            status, data = self._ask("read the folder separator", self._imap.list, '""', '""')
             match = re.search(rb'\)\s+"(.)"', data[0]) if status == "OK" and data and data[0] else None
             self._delimiter = match.group(1).decode() if match else "/"
         return _quoted(_imap_utf7(folder.replace("/", self._delimiter)))
 
     def _capabilities(self) -> set[str]:
-        status, data = self._imap.capability()
+        status, data = self._ask("read what the server offers", self._imap.capability)
         words = b" ".join(item for item in data if isinstance(item, bytes)).decode("ascii", "replace")
         return {word.upper() for word in words.split()} if status == "OK" else set(self._imap.capabilities)
 

@@ -155,14 +155,25 @@ def _html_to_text(markup: str) -> str:
 
 
 def _unique_names(attachments: list[Attachment]) -> list[Attachment]:
+    """The attachments with names unique within the message (ignoring case): a repeated name gets " (2)",
+    " (3)"... before its extension, cut so that it stays within MAX_NAME_CHARS. This is the last step of
+    naming, so the names are final: `safe_file_name` leaves them as they are."""
     seen: set[str] = set()
     unique = []
     for item in attachments:
         name, count = item.filename, 1
         while name.lower() in seen:
             count += 1
-            stem, dot, extension = item.filename.rpartition(".")
-            name = f"{stem} ({count}).{extension}" if dot and stem else f"{item.filename} ({count})"
+            name = _numbered(item.filename, count)
         seen.add(name.lower())
         unique.append(item if name == item.filename else Attachment(name, item.content_type, item.size, item.data))
     return unique
+
+
+def _numbered(name: str, count: int) -> str:
+    """`name` with " (count)" before its extension, its stem cut so the whole stays within MAX_NAME_CHARS."""
+    stem, dot, extension = name.rpartition(".")
+    if not (dot and stem) or len(extension) > 16:
+        stem, extension = name, ""
+    suffix = f" ({count})" + (f".{extension}" if extension else "")
+    return stem[:MAX_NAME_CHARS - len(suffix)].rstrip() + suffix

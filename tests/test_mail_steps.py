@@ -459,3 +459,106 @@ steps:
     [reply] = mail_servers.received
     assert reply.rcpt_tos == ["billing@supplier.example"] and reply.message["Subject"] == "Re: Order 88"
     assert [a.get_content() for a in reply.message.iter_attachments()] == [PDF]
+
+
+# -- review fixes: names, folders, dropped connections, servers without MOVE ----------------------------------
+
+def test_two_attachments_with_the_same_long_name_are_saved_as_two_files(mail_servers, run_flow_file, tmp_path):
+    long_name = "Factura " + "x" * 150 + ".pdf"
+    deliver(mail_servers, make_mail("Two long ones", attachments=[(long_name, PDF, "application/pdf"),
+                                                                  (long_name, b"%PDF-1.4 second", "application/pdf")]))
+    flow = _flow(tmp_path, f"""
+name: Read long names
+secrets: [MAIL_USER, MAIL_PASSWORD]
+{account_yaml(mail_servers)}
+steps:
+  - read_mail: {{account: inbox, into: messages}}
+""")
+    run = run_flow_file(flow, secrets=mail_secrets(mail_servers))
+    assert run.result.status == "succeeded", run.result.error
+    [message] = _step_results(run, "read_mail")[0]["result"]["messages"]
+    first, second = message["attachments"]
+    assert first["name"] != second["name"] and second["name"].endswith(" (2).pdf") and len(second["name"]) <= 120
+    files = sorted((run.result.run_dir / "mail").rglob("*.pdf"))
+    assert len(files) == 2
+    assert {hashlib.sha256(path.read_bytes()).hexdigest() for path in files} == {first["sha256"], second["sha256"]}
+    assert {path.name for path in files} == {first["name"], second["name"]}
+
+
+def test_folders_with_the_same_last_name_under_different_parents_are_saved_apart(mail_servers, run_flow_file,
+                                                                                 tmp_path):
+    deliver(mail_servers, make_mail("New", attachments=[("invoice.pdf", b"%PDF new", "application/pdf")]),
+            folder="INBOX.Invoices")
+    deliver(mail_servers, make_mail("Old", attachments=[("invoice.pdf", b"%PDF old", "application/pdf")]),
+            folder="Archive.Invoices")
+    flow = _flow(tmp_path, f"""
+name: Read two folders
+secrets: [MAIL_USER, MAIL_PASSWORD]
+{account_yaml(mail_servers)}
+steps:
+  - read_mail: {{account: inbox, folder: INBOX/Invoices, into: new}}
+  - read_mail: {{account: inbox, folder: Archive/Invoices, into: old}}
+""")
+    run = run_flow_file(flow, secrets=mail_secrets(mail_servers))
+    assert run.result.status == "succeeded", run.result.error
+    saved = run.result.run_dir / "mail"
+    assert (saved / "INBOX_Invoices-1" / "invoice.pdf").read_bytes() == b"%PDF new"
+    assert (saved / "Archive_Invoices-1" / "invoice.pdf").read_bytes() == b"%PDF old"
+
+
+def test_a_connection_dropped_while_moving_is_one_line_saying_which_messages_were_already_moved(
+        mail_servers, run_flow_file, tmp_path, monkeypatch):
+    deliver(mail_servers, make_mail("Order 1"))
+    deliver(mail_servers, make_mail("Order 2"))
+    looked_up: list[str] = []
+    real_size = MailBox._size
+
+    def size_then_drop_before_the_second_move(box, folder, uid):
+        size = real_size(box, folder, uid)
+        looked_up.append(uid)
+        if len(looked_up) == 4:  # fetch 1, fetch 2, move 1, move 2: the server goes away right after this one
+            box._imap.sock.shutdown(socket.SHUT_RDWR)
+        return size
+
+    monkeypatch.setattr(MailBox, "_size", size_then_drop_before_the_second_move)
+    flow = _flow(tmp_path, f"""
+name: File orders
+secrets: [MAIL_USER, MAIL_PASSWORD]
+{account_yaml(mail_servers)}
+steps:
+  - read_mail: {{account: inbox, mark: {{move: Elsewhere}}, into: orders}}
+""")
+    run = run_flow_file(flow, secrets=mail_secrets(mail_servers))
+    assert run.result.status == "failed"
+    error = run.result.error
+    assert "IMAP server 127.0.0.1:" in error and "messages 1 were already marked" in error, error
+    assert "\n" not in error and "Traceback" not in error and "abort" not in error
+    assert folder_state(mail_servers) == [("Order 2", False)]
+    assert folder_state(mail_servers, "Elsewhere") == [("Order 1", False)]
+
+
+def test_moving_on_a_server_without_move_or_uidplus_is_refused_and_deletes_nothing(mail_servers):
+    deliver(mail_servers, make_mail("To move"))
+    deliver(mail_servers, make_mail("Deleted by a person, not yet expunged"))
+    session = imap_session(mail_servers)
+    try:
+        session.select("INBOX")
+        session.store("2", "+FLAGS", "(\\Deleted)")
+    finally:
+        session.logout()
+    with MailBox(_imap(mail_servers), mail_servers.user, mail_servers.password) as box:
+        uid = box.search("INBOX")[0].uid
+        real_capability = box._imap.capability
+
+        def an_old_server():  # Dovecot offers MOVE: answer as a server with neither MOVE nor UIDPLUS would
+            status, data = real_capability()
+            words = [w for w in data[0].split() if w.upper() not in (b"MOVE", b"UIDPLUS")]
+            return status, [b" ".join(words)]
+
+        box._imap.capability = an_old_server
+        with pytest.raises(MailError) as caught:
+            box.move("INBOX", uid, "Processed")
+    message = str(caught.value)
+    assert "offers neither MOVE nor UIDPLUS" in message and "mark: seen" in message and "\n" not in message
+    assert folder_state(mail_servers) == [("To move", False), ("Deleted by a person, not yet expunged", False)]
+    assert folder_state(mail_servers, "Processed") == []

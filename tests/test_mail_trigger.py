@@ -147,3 +147,27 @@ def test_schedules_shows_a_mail_trigger_in_words(tmp_path):
     listing = runner(tmp_path, "schedules", "--schedules", str(tmp_path / "schedules.yaml")).stdout
     assert ('when an unseen message with subject containing "Invoice" and from supplier.example arrives in INBOX '
             "of mail account inbox (checked every 1s)") in listing
+
+
+def test_a_second_message_reusing_a_message_id_is_not_run_and_leaves_the_first_ones_files_alone(tmp_path,
+                                                                                               mail_servers):
+    setup_folder(tmp_path, mail_servers)
+    first = invoice("Invoice 2026-118")
+    deliver(mail_servers, first)
+    service = start(tmp_path, mail_servers)
+    assert wait_until(lambda: [r.state for r in requests(tmp_path)] == ["done"], timeout=90), output(service)
+    [request] = requests(tmp_path)
+    folder = Path(request.inputs["message"])
+    before = {path: path.read_bytes() for path in folder.rglob("*") if path.is_file()}
+    again = make_mail("Invoice 2026-118 corrected", attachments=[("lines.csv", b"sku,quantity\nZ-9,1\n", "text/csv")])
+    again.replace_header("Message-ID", first["Message-ID"])
+    deliver(mail_servers, again)
+    assert wait_until(lambda: folder_state(mail_servers) == [("Invoice 2026-118", True),
+                                                             ("Invoice 2026-118 corrected", True)],
+                      timeout=90), output(service)
+    log = stop(service)
+    assert "was taken before" in log and "not run again" in log
+    assert len(requests(tmp_path)) == 1 and len(runs_of(tmp_path)) == 1
+    assert {path: path.read_bytes() for path in folder.rglob("*") if path.is_file()} == before
+    assert Path(request.inputs["message_attachment"]).read_bytes() == LINES
+    assert [p.name for p in folder.parent.iterdir()] == [folder.name]  # no half-written or temporary folder left

@@ -29,6 +29,25 @@ def request_by_key(queue: Any, key: str) -> Any:
     return queue.get_run(request_id) if request_id is not None else None
 
 
+def attempts_of(queue: Any, key: str) -> list[Any]:
+    """The requests recorded under `key` and its later attempts `key#2`, `key#3`, ..., first attempt first."""
+    from sqlalchemy import or_, select
+
+    from bastidor.queue.schema import run_requests
+
+    query = select(run_requests.c.id, run_requests.c.key).where(
+        or_(run_requests.c.key == key, run_requests.c.key.like(f"{key}#%")))
+    rows = queue.database.read(lambda connection: connection.execute(query).all())
+    found = [(attempt_number(row.key), row.id) for row in rows
+             if row.key == key or (row.key.startswith(f"{key}#") and row.key[len(key) + 1:].isdigit())]
+    return [queue.get_run(request_id) for _, request_id in sorted(found)]
+
+
+def attempt_number(key: str) -> int:
+    """1 for `schedule@sha256:<hash>`, n for `schedule@sha256:<hash>#n`."""
+    base, _, number = key.rpartition("#")
+    return int(number) if base and number.isdigit() else 1
+
 def paused_ids(recorder: Any) -> set[str]:
     """The ids of the schedules paused now (from the console or `schedules pause`)."""
     return set(recorder.pauses.all()) if recorder.pauses is not None else set()
@@ -48,7 +67,6 @@ def record_event_fire(recorder: Any, schedule: Schedule, key: str, inputs: dict[
         recorder.audit.event("schedule.fired", schedule_id=schedule.id, fire_time=now, key=key,
                              state=outcome.state, reason=outcome.reason, trigger=schedule.trigger.kind, **detail)
     return outcome.state
-
 
 
 class FaultNotes:

@@ -3,10 +3,17 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
 from bastidor.schedule import Schedule
+
+STOP_WAIT_S = 5.0
+"""How long stopping waits, in all, for the watchers to finish what they are taking. A watcher still busy
+after that (a mail server that does not answer) is left behind: its thread never holds up the service's
+exit, and whatever it had half taken is finished by the next active scheduler (see each watcher)."""
 
 
 class EventWatchers:
@@ -37,12 +44,17 @@ class EventWatchers:
             if watcher is not None:
                 watcher.start()
 
-    def stop(self) -> None:
-        """Stop every watcher; returns once none is taking anything."""
+    def stop(self, wait_s: float = STOP_WAIT_S) -> None:
+        """Tell every watcher to stop, all at once, then wait at most `wait_s` in all for them to end, so
+        the worker pool's drain starts at once (within systemd's stop timeout, see docs/bastidor.service)."""
         self._started = False
-        for watcher in (self.files, self.mail):
-            if watcher is not None:
-                watcher.stop()
+        stoppers = [threading.Thread(target=watcher.stop, name=f"stop-{type(watcher).__name__}", daemon=True)
+                    for watcher in (self.files, self.mail) if watcher is not None]
+        for stopper in stoppers:  # each watcher's stop sets its flag first, then waits for its thread
+            stopper.start()
+        deadline = time.monotonic() + wait_s
+        for stopper in stoppers:
+            stopper.join(max(0.0, deadline - time.monotonic()))
 
     def _files(self) -> Any:
         if self.files is None:

@@ -3,16 +3,20 @@
 A file matching a schedule's pattern is taken once it has stopped growing (the same size and modification
 time across polls `settle` apart). Taking it, in this order, so that nothing is lost or run twice:
 
-1. its SHA-256 gives the run key `schedule@sha256:<hash>`; a key already recorded means the same content
-   came before: the file goes to `done/` as a duplicate, with a line in the service log, and starts no run;
+1. its SHA-256 gives the run key `schedule@sha256:<hash>`. When that content came before and its latest
+   request is queued, running or done, the file goes to `done/` as a duplicate, with a line in the service
+   log, and starts no run; when that request failed, crashed or was interrupted for good, this is a new
+   attempt, keyed `schedule@sha256:<hash>#2` (then `#3`, ...: the next free number);
 2. it is moved (`os.replace`) into `<folder>/processing/`, so no run ever sees a file still in the inbox;
 3. the run request is recorded with the processing path as the schedule's input.
 
-Each poll also looks at `processing/`: a file whose run request has ended goes to `done/` (the run
-succeeded) or `failed/` (anything else); a file with no request (the service stopped between steps 2
-and 3) is recorded then. So the end of a run is noticed here, by the service that watches the folder,
-whichever bot ran it and even when its bot died: neither the worker nor the executor knows of files.
-A name already in `processing/`, `done/` or `failed/` is never overwritten: the newcomer gets a suffix.
+Each poll also looks at every file of `processing/` (whatever its name: a newcomer whose name was taken
+there got a suffix, `statement-1.csv`, that may no longer match the pattern): a file whose run request has
+ended goes to `done/` (the run succeeded) or `failed/` (anything else); a file with no request (the service
+stopped between steps 2 and 3) is recorded then, as in step 1. So the end of a run is noticed here, by the
+service that watches the folder, whichever bot ran it and even when its bot died: neither the worker nor
+the executor knows of files. A name already in `processing/`, `done/` or `failed/` is never overwritten:
+the newcomer gets a suffix.
 """
 
 from __future__ import annotations
@@ -27,12 +31,15 @@ from pathlib import Path
 from typing import Any, Callable
 
 from bastidor.schedule import Schedule
-from bastidor.service.event_fires import ACTIVE_STATES, FaultNotes, paused_ids, record_event_fire, request_by_key
+from bastidor.service.event_fires import (ACTIVE_STATES, FaultNotes, attempt_number, attempts_of, paused_ids,
+                                          record_event_fire, request_by_key)
 
 POLL_S = 1.0
 PROCESSING, DONE, FAILED = "processing", "done", "failed"
 IGNORED_PREFIXES = (".", "~$")
 """Hidden files and office lock files (`~$orders.xlsx`) are never taken."""
+TAKEN_STATES = (*ACTIVE_STATES, "done")
+"""A request in one of these states has this content covered: the same content again is a duplicate."""
 
 
 @dataclass
@@ -143,19 +150,36 @@ class FileWatch:
             return
         if (stat.st_size, stat.st_mtime_ns) != signature:
             return  # it changed while being read: it is seen again from the next poll
-        key = f"{schedule.id}@sha256:{digest}"
-        earlier = request_by_key(self.recorder.queue, key)
-        if earlier is not None:
-            self._duplicate(schedule, path, key, earlier.state)
+        key = self._key_for_new_file(schedule, path, digest)
+        if key is None:
             return
         taken = move_without_overwriting(path, schedule.trigger.folder / PROCESSING)
         self._keys[taken] = key
         self._record(schedule, taken, key, path.name)
 
+    def _key_for_new_file(self, schedule: Schedule, path: Path, digest: str) -> str | None:
+        """The run key for a file of this content (step 1); None when it is a duplicate (moved to `done/`)."""
+        first_key = f"{schedule.id}@sha256:{digest}"
+        attempts = attempts_of(self.recorder.queue, first_key)
+        if not attempts:
+            return first_key
+        latest = attempts[-1]
+        if latest.state in TAKEN_STATES:
+            self._duplicate(schedule, path, latest.key, latest.state)
+            return None
+        key = f"{first_key}#{attempt_number(latest.key) + 1}"
+        self.say(f"on_file {schedule.id}: {path.name} has the same content as an earlier file whose run request "
+                 f"{latest.key} ended {latest.state}: a new attempt, run request {key}", flush=True)
+        return key
+
     def _record(self, schedule: Schedule, taken: Path, key: str, name: str) -> None:
         inputs = {schedule.trigger.input: str(taken)}
-        state = record_event_fire(self.recorder, schedule, key, inputs, file=name, sha256=key.split(":", 1)[1])
-        if state == "duplicate":
+        state = record_event_fire(self.recorder, schedule, key, inputs, file=name,
+                                  sha256=key.split(":", 1)[1].split("#")[0])
+        if state == "duplicate":  # recorded meanwhile, by another service or an earlier round
+            earlier = request_by_key(self.recorder.queue, key)
+            if earlier is not None and _input_of(schedule, earlier) == str(taken):
+                return  # for this very file: its run is on its way
             self._duplicate(schedule, taken, key, "recorded")
             return
         self.say(f"on_file {schedule.id}: took {name} as {_shown(schedule, taken)}: run request {key} {state}",
@@ -164,21 +188,36 @@ class FileWatch:
     def _settle_processing(self, schedule: Schedule) -> None:
         """Move each file of `processing/` whose run request ended; record one that has no request yet."""
         folder = schedule.trigger.folder / PROCESSING
-        files = _matching_files(folder, schedule.trigger.pattern) if folder.is_dir() else []
+        files = _regular_files(folder) if folder.is_dir() else []
         running = self._active_inputs(schedule) if files else set()
         for path in files:
+            if self._stop.is_set():
+                return
             if str(path) in running:
                 continue
-            key = self._keys.get(path)
-            if key is None:  # taken before this service started: its content gives its key
-                key = self._keys[path] = f"{schedule.id}@sha256:{_sha256(path)}"
-            request = request_by_key(self.recorder.queue, key)
+            digest = _sha256(path)
+            request = self._own_request(schedule, path, f"{schedule.id}@sha256:{digest}")
             if request is None:  # the service stopped between taking the file and recording its request
-                self._record(schedule, path, key, path.name)
-            elif (request.inputs or {}).get(schedule.trigger.input) != str(path):
-                self._duplicate(schedule, path, key, request.state)
+                key = self._key_for_new_file(schedule, path, digest)
+                if key is not None:
+                    self._keys[path] = key
+                    self._record(schedule, path, key, path.name)
             elif request.state not in ACTIVE_STATES:
-                self._finished(schedule, path, key, request.state)
+                self._finished(schedule, path, request.key, request.state)
+
+    def _own_request(self, schedule: Schedule, path: Path, first_key: str) -> Any:
+        """The run request this file of `processing/` was taken for; None when none was recorded for it."""
+        mine = [request for request in attempts_of(self.recorder.queue, first_key)
+                if _input_of(schedule, request) == str(path)]
+        key = self._keys.get(path)
+        if key is not None:  # taken by this service: its key is known
+            return next((request for request in mine if request.key == key), None)
+        if not mine:
+            return None
+        latest = mine[-1]  # taken before this service started: the latest request given this path
+        if latest.state not in ACTIVE_STATES and _moved_in_after(path, latest.finished_at):
+            return None  # an earlier attempt's: this file came again after it ended and was never recorded
+        return latest
 
     def _active_inputs(self, schedule: Schedule) -> set[str]:
         """The files given to the queued and running requests of `schedule` (one query, whatever their number)."""
@@ -219,14 +258,24 @@ def move_without_overwriting(path: Path, folder: Path) -> Path:
 
 def _matching_files(folder: Path, pattern: str) -> list[Path]:
     """Regular files (not links) directly in `folder` whose name matches `pattern`, ignoring case."""
-    found = []
+    return [path for path in _regular_files(folder) if fnmatch.fnmatchcase(path.name.lower(), pattern.lower())]
+
+
+def _regular_files(folder: Path) -> list[Path]:
+    """Regular files (not links) directly in `folder`, but hidden files and office lock files."""
     with os.scandir(folder) as entries:
-        for entry in entries:
-            if entry.name.startswith(IGNORED_PREFIXES) or not entry.is_file(follow_symlinks=False):
-                continue
-            if fnmatch.fnmatchcase(entry.name.lower(), pattern.lower()):
-                found.append(Path(entry.path))
-    return sorted(found)
+        return sorted(Path(entry.path) for entry in entries
+                      if not entry.name.startswith(IGNORED_PREFIXES) and entry.is_file(follow_symlinks=False))
+
+
+def _input_of(schedule: Schedule, request: Any) -> Any:
+    """The file a run request was given."""
+    return (request.inputs or {}).get(schedule.trigger.input)
+
+
+def _moved_in_after(path: Path, ended: Any) -> bool:
+    """Whether `path` was moved where it is (its status change time) after a request that ended at `ended`."""
+    return ended is not None and path.stat().st_ctime > ended.timestamp()
 
 
 def _sha256(path: Path) -> str:

@@ -3,12 +3,16 @@
 For each unseen message matching the schedule's subject and sender filters, in this order, so that a
 message is taken once and nothing is lost:
 
-1. its details (`message.json`: uid, Message-ID, subject, from, to, date, text) and its attachments
-   (`attachments/`) are saved under `<home>/mail/<schedule>/<hash>/`, the folder the run reads;
-2. the run request is recorded, keyed `schedule@mail:<hash>` where the hash is that of the account, the
-   folder and the Message-ID (of the UID, date and subject for a message without one), so a message seen
-   again (by a restart, by a second service, or because someone marked it unread) never runs twice;
-3. only then is the message flagged `$BastidorTaken` and marked as read on the server.
+1. its run key is worked out, `schedule@mail:<hash>` where the hash is that of the account, the folder and
+   the Message-ID (of the UID, date and subject for a message without one); when a request with that key
+   exists (a message seen again after a restart, by a second service, because someone marked it unread, or
+   a different message reusing the Message-ID), nothing is saved or recorded: it goes straight to step 4;
+2. its details (`message.json`: uid, Message-ID, subject, from, to, date, text) and its attachments
+   (`attachments/`) are saved under `<home>/mail/<schedule>/<hash>/`, the folder the run reads: written
+   into a temporary folder beside it and renamed, so it is whole or absent, and an existing folder is never
+   replaced (its files are the ones the run gets);
+3. the run request is recorded under the key, so the message never runs twice;
+4. only then is the message flagged `$BastidorTaken` and marked as read on the server.
 
 A message bigger than `MAX_MESSAGE_BYTES` is not downloaded: its request is recorded as skipped with the
 reason, and it is flagged and marked as read all the same (it stays in the mailbox for a person).
@@ -20,13 +24,21 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import shutil
+import tempfile
 import threading
 import time
 from pathlib import Path
 from typing import Any, Callable
 
 from bastidor.schedule import Schedule
-from bastidor.service.event_fires import FaultNotes, paused_ids, record_event_fire
+from bastidor.service.event_fires import (
+    FaultNotes,
+    paused_ids,
+    record_event_fire,
+    request_by_key,
+)
 
 TAKEN_FLAG = "$BastidorTaken"
 MAX_MESSAGE_BYTES = 25 * 1024 * 1024
@@ -131,7 +143,7 @@ class MailWatch:
                                         f"{spec.folder} cannot be taken now: {error}; trying again at the next poll")
 
     def _take(self, schedule: Schedule, box: Any, summary: Any) -> None:
-        """Steps 1 to 3 of the module's description for one message."""
+        """Steps 1 to 4 of the module's description for one message."""
         from bastidor.connectors.mail_client import MessageTooLarge
 
         spec = schedule.trigger
@@ -145,6 +157,9 @@ class MailWatch:
             return
         ids = message.message_id.strip() or f"uid:{message.uid}\n{message.date}\n{message.subject}"
         key = message_key(schedule, ids)
+        if request_by_key(self.recorder.queue, key) is not None:  # taken before: its run keeps its files
+            self._mark_taken(schedule, box, message.uid, key, "duplicate", message.subject)
+            return
         folder = self.home / "mail" / schedule.id / key.rsplit(":", 1)[1][:32]
         saved = save_message(message, folder)
         state = record_event_fire(self.recorder, schedule, key, run_inputs(spec, message, folder, saved),
@@ -185,21 +200,44 @@ def message_key(schedule: Schedule, message_id: str) -> str:
 
 
 def save_message(message: Any, folder: Path) -> list[Path]:
-    """Write `message.json` and the attachments (under `attachments/`) into `folder`; the attachments' paths.
-    Writing again (a service stopped before recording the request) gives the same files."""
+    """Write `message.json` and the attachments (under `attachments/`) into `folder`, whole or not at all;
+    the attachments' paths. The files are written into a temporary folder beside `folder`, then renamed to
+    it. An existing `folder` (saved by a service stopped before recording the request, or by another service
+    at the same moment) is never replaced: it is kept, and the paths of its attachments are returned."""
+    if (folder / "message.json").is_file():
+        return _saved_attachments(folder)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    temporary = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".partial", dir=folder.parent))
+    try:
+        _write_message(message, temporary)
+        os.rename(temporary, folder)
+    except OSError:
+        shutil.rmtree(temporary, ignore_errors=True)
+        if not folder.is_dir():
+            raise
+    except BaseException:
+        shutil.rmtree(temporary, ignore_errors=True)
+        raise
+    return _saved_attachments(folder)
+
+
+def _write_message(message: Any, folder: Path) -> None:
+    """`message.json` and `attachments/` of `message`, written into the (new, empty) `folder`."""
     attachments = folder / "attachments"
-    attachments.mkdir(parents=True, exist_ok=True)
-    saved = []
+    attachments.mkdir()
     for attachment in message.attachments:
-        path = attachments / attachment.filename
-        path.write_bytes(attachment.data)
-        saved.append(path)
+        (attachments / attachment.filename).write_bytes(attachment.data)
     details = {"uid": message.uid, "message_id": message.message_id, "subject": message.subject,
                "from": message.sender, "to": list(message.to),
                "date": message.date.isoformat() if message.date else None, "text": message.text,
-               "html": message.html, "attachments": [path.name for path in saved]}
+               "html": message.html, "attachments": [attachment.filename for attachment in message.attachments]}
     (folder / "message.json").write_text(json.dumps(details, ensure_ascii=False, indent=2), encoding="utf-8")
-    return saved
+
+
+def _saved_attachments(folder: Path) -> list[Path]:
+    """The attachments' paths of a saved message folder, in the message's order (from its `message.json`)."""
+    details = json.loads((folder / "message.json").read_text(encoding="utf-8"))
+    return [folder / "attachments" / name for name in details["attachments"]]
 
 
 def run_inputs(spec: Any, message: Any, folder: Path, saved: list[Path]) -> dict[str, Any]:
