@@ -200,6 +200,7 @@ def _entry(schedule: Schedule, now: dt.datetime, count: int, pause: Pause | None
         "id": schedule.id,
         "flow": display_path(schedule.flow_path),
         "trigger": schedule.trigger.text(),
+        "event": bool(getattr(schedule.trigger, "event", False)),
         "timezone": schedule.timezone.key,
         "enabled": schedule.enabled,
         "calendar": calendar.name if calendar else None,
@@ -233,6 +234,10 @@ def _print_text(schedule_set: ScheduleSet, listing: list[dict]) -> None:
             note = f": {paused['note']}" if paused["note"] else ""
             _line("paused", f"by {paused['by']} since {paused['at']:%Y-%m-%d %H:%M} UTC{note}")
         _line("flow", entry["flow"])
+        if entry["event"]:  # runs when something arrives: no time zone, calendar or fire times apply
+            _line("trigger", entry["trigger"])
+            _line("next", "each time one arrives (the service watches while it runs)")
+            continue
         _line("trigger", f"{entry['trigger']} ({entry['timezone']})")
         calendar = f"{entry['calendar']} ({entry['calendar_rules']})" if entry["calendar"] else "none (every day)"
         _line("calendar", calendar)
