@@ -190,6 +190,7 @@ def test_schedules_shows_a_file_trigger_in_words(tmp_path):
     setup_folder(tmp_path)
     listing = runner(tmp_path, "schedules", "--schedules", str(tmp_path / "schedules.yaml")).stdout
     assert "when a file matching *.csv appears in ./incoming" in listing
+    assert "each time one arrives" in listing and "never" not in listing
 
 
 def fix_the_flow(folder: Path) -> None:
