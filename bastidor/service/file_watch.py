@@ -24,13 +24,13 @@ from __future__ import annotations
 import fnmatch
 import hashlib
 import os
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
 from bastidor.schedule import Schedule
+from bastidor.service.polling import PollingThread
 from bastidor.service.event_fires import (ACTIVE_STATES, FaultNotes, attempt_number, attempts_of, paused_ids,
                                           record_event_fire, request_by_key)
 
@@ -50,39 +50,21 @@ class _Sighting:
     since: float
 
 
-class FileWatch:
+class FileWatch(PollingThread):
     """Polls the folders of the `on_file` schedules it is given (see the module's description)."""
 
     def __init__(self, recorder: Any, *, poll_s: float = POLL_S, say: Callable[..., None] = print,
                  clock: Callable[[], float] = time.monotonic):
+        super().__init__("file-triggers", poll_s, stop_wait_s=30)
         self.recorder = recorder
         self.poll_s = poll_s
         self.say = say
         self.clock = clock
-        self.schedules: list[Schedule] = []
         self._sightings: dict[Path, _Sighting] = {}
         self._keys: dict[Path, str] = {}  # key of each file this watcher put in processing/
         self._faults = FaultNotes(recorder, say, "file_trigger.fault")
-        self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="file-triggers", daemon=True)
 
-    def apply(self, schedules: list[Schedule]) -> None:
-        """Watch the folders of these schedules from the next poll on (schedules.yaml changed)."""
-        with self._lock:
-            self.schedules = list(schedules)
-
-    def start(self) -> None:
-        """Start polling in the background."""
-        self._thread.start()
-
-    def stop(self) -> None:
-        """Stop polling; returns once no file is being taken."""
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout=30)
-
-    def poll_once(self) -> None:
+    def poll(self) -> None:
         """One round over every watched folder; a fault (a folder gone, the queue out of reach) is said once
         and tried again at the next round."""
         with self._lock:
@@ -105,11 +87,6 @@ class FileWatch:
                                     f"({type(error).__name__}: {error}); trying again every {self.poll_s:g} s")
             else:
                 self._faults.ok(schedule.id)
-
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            self.poll_once()
-            self._stop.wait(self.poll_s)
 
     def _watch(self, schedule: Schedule, paused: bool) -> None:
         self._settle_processing(schedule)

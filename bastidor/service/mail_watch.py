@@ -27,12 +27,12 @@ import json
 import os
 import shutil
 import tempfile
-import threading
 import time
 from pathlib import Path
 from typing import Any, Callable
 
 from bastidor.schedule import Schedule
+from bastidor.service.polling import PollingThread
 from bastidor.service.event_fires import (
     FaultNotes,
     paused_ids,
@@ -52,39 +52,21 @@ class MissingSecret(Exception):
     """A secret the mail account names has no value in the service's secrets."""
 
 
-class MailWatch:
+class MailWatch(PollingThread):
     """Polls the mailboxes of the `on_mail` schedules it is given (see the module's description)."""
 
     def __init__(self, recorder: Any, home: Path, secrets: Any = None, *, say: Callable[..., None] = print,
                  clock: Callable[[], float] = time.monotonic):
+        super().__init__("mail-triggers", TICK_S, stop_wait_s=60)
         self.recorder = recorder
         self.home = Path(home)
         self.secrets = secrets
         self.say = say
         self.clock = clock
-        self.schedules: list[Schedule] = []
         self._due: dict[str, float] = {}
         self._faults = FaultNotes(recorder, say, "mail_trigger.fault")
-        self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="mail-triggers", daemon=True)
 
-    def apply(self, schedules: list[Schedule]) -> None:
-        """Read the mailboxes of these schedules from now on (schedules.yaml changed)."""
-        with self._lock:
-            self.schedules = list(schedules)
-
-    def start(self) -> None:
-        """Start polling in the background."""
-        self._thread.start()
-
-    def stop(self) -> None:
-        """Stop polling; returns once no message is being taken."""
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout=60)
-
-    def poll_due(self) -> None:
+    def poll(self) -> None:
         """Read every mailbox whose poll is due; a fault is said once and tried again at the next poll."""
         with self._lock:
             schedules = [s for s in self.schedules if self._due.get(s.id, 0.0) <= self.clock()]
@@ -102,11 +84,6 @@ class MailWatch:
             self._due[schedule.id] = self.clock() + schedule.trigger.poll_s
             if schedule.id not in paused:
                 self._poll(schedule)
-
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            self.poll_due()
-            self._stop.wait(TICK_S)
 
     def _poll(self, schedule: Schedule) -> None:
         from bastidor.connectors.mail_client import MailError
