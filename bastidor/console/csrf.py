@@ -58,11 +58,11 @@ class CsrfMiddleware:
         if body is None:
             await PlainTextResponse(TOO_LARGE, status_code=413)(scope, receive, send)
             return
-        request = Request(scope, _replayer(body, receive))
+        request = Request(scope, replaying_receive(body, receive))
         if not await _token_matches(request):
-            await self.refuse(request)(scope, _replayer(body, receive), send)
+            await self.refuse(request)(scope, replaying_receive(body, receive), send)
             return
-        await self.app(scope, _replayer(body, receive), send)
+        await self.app(scope, replaying_receive(body, receive), send)
 
 
 def posted_form(request: Request) -> FormData:
@@ -107,8 +107,9 @@ async def _read_body(receive: Receive) -> bytes | None:
     return b"".join(chunks)
 
 
-def _replayer(body: bytes, original: Receive) -> Receive:
-    """A `receive` that gives the body already read, then whatever the client sends next (a disconnect)."""
+def replaying_receive(body: bytes, original: Receive) -> Receive:
+    """A `receive` that gives the body already read, then whatever the client sends next (a disconnect). Used
+    by the CSRF check and the API guard, which read the body before the handler does."""
     sent = False
 
     async def receive() -> Message:

@@ -26,6 +26,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bastidor.audit import AuditWriteError
 from bastidor.console.api.errors import ApiError, error_response, unauthorized
+from bastidor.console.csrf import replaying_receive
 from bastidor.console.tokens import ApiToken
 from bastidor.queue import QueueError
 from bastidor.store import StoreError
@@ -175,17 +176,7 @@ async def _body_within_cap(scope: Scope, receive: Receive) -> Receive:
         chunks.append(chunk)
         if not message.get("more_body", False):
             break
-    body = b"".join(chunks)
-    sent = False
-
-    async def replay() -> Message:
-        nonlocal sent
-        if sent:
-            return await receive()
-        sent = True
-        return {"type": "http.request", "body": body, "more_body": False}
-
-    return replay
+    return replaying_receive(b"".join(chunks), receive)
 
 
 def _too_large() -> ApiError:
