@@ -110,7 +110,7 @@ def test_flow_page_reads_as_a_procedure_with_inputs_secret_names_goals_and_a_sub
     assert page.status_code == 200
     text = text_of(page)
     assert "For each order in orders, as a work item (item reference: order.order_id; on error: continue):" in text
-    assert "Fill the field labelled 'Quantity' with order.quantity" in text
+    assert "Fill the form: 'Customer' with order.customer; 'Product' with order.product" in text
     assert "Click the button 'Submit order'" in text
     assert "Check that the element 'order-total' shows expected_total" in text
     assert "Workbook with one order per row" in text and "data/orders.xlsx" in text

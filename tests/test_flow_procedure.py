@@ -42,6 +42,8 @@ steps:
   - click: {text: More, double: true, exact: false, nth: 1}
     retry: {attempts: 4}
   - select: {label: Product, option: Widget}
+  - fill_form: {fields: {Name: Ada, Product: Widget}}
+  - fill_form: {fields: [{test_id: qty, value: 3}, {placeholder: Search, value: abc}]}
   - check: {role: checkbox, name: Agree}
   - uncheck: {role: checkbox}
   - upload: {label: File, file: data.xlsx}
@@ -144,8 +146,10 @@ def test_order_entry_reads_as_numbered_sentences_nested_under_the_loop():
         "Calculate the order total — Set expected_total to round(order.quantity * order.unit_price * "
         "(1 - order.discount_pct / 100), 2, 'half_up')",
         "Open /orders/new",
-        "Fill the field labelled 'Quantity' with order.quantity",
-        "Choose order.product in the field labelled 'Product'",
+        "Fill in the order, with our reference so the portal never takes the same order twice — Fill the form: "
+        "'Customer' with order.customer; 'Product' with order.product; 'Quantity' with order.quantity; "
+        "'Unit price' with order.unit_price; 'Discount (%)' with order.discount_pct; "
+        "'Order reference' with order.order_id",
         "Click the button 'Submit order'",
         "Check the portal's total matches ours — Check that the element 'order-total' shows expected_total",
         "Note in rejected whether the message is visible (yes or no)",
@@ -232,7 +236,7 @@ def test_describe_command_prints_the_procedure(capsys):
     out = capsys.readouterr().out
     assert code == 0
     assert out.startswith("Order entry (version ")
-    assert "Fill the field labelled 'Quantity' with order.quantity" in out
+    assert "Fill the form: 'Customer' with order.customer; 'Product' with order.product" in out
 
 
 def test_describe_command_lists_the_problems_of_an_invalid_flow(tmp_path, capsys):
