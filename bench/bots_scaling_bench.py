@@ -10,14 +10,17 @@ time from the first item claimed to the last item completed (start-up and sign-i
 Each pool size is measured twice by default: against the portal answering at once (the bots are then
 bound by this machine's CPU, since one bot's Chromium, Playwright driver and Python already keep more
 than one core busy), and with the portal's own delay switch adding 0..400 ms to every request, as a
-web application on another host would. Prints items per minute, the machine's CPU use while the items
-were processed, and the scaling ratio (target: at least 1.7 on 2 cores).
+web application on another host would. Prints items per minute, the CPU seconds each order cost the
+bot's whole process tree (the service, Playwright's driver and Chromium, measured with getrusage over the
+service's life, so its start and sign-in are included), the machine's CPU use while the items were
+processed, and the scaling ratio (target: at least 1.7 on 2 cores).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import resource
 import signal
 import subprocess
 import sys
@@ -39,8 +42,16 @@ from bastidor.queue import open_work_queue  # noqa: E402
 PASSWORD = "bench-password-2"
 
 
-def run_pool(work: Path, bots: int, orders: Path, count: int, portal_url: str) -> float:
-    """Items per minute with `bots` workers entering `count` orders, while all of them were working."""
+def children_cpu_seconds() -> float:
+    """User plus system CPU seconds of every finished child process (and the descendants it waited for)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def run_pool(work: Path, bots: int, orders: Path, count: int, portal_url: str) -> tuple[float, float]:
+    """Items per minute with `bots` workers entering `count` orders while all of them were working, and the
+    CPU seconds per order of the service's process tree over its whole life."""
+    cpu_before = children_cpu_seconds()
     home = work / f"home-{bots}"
     (work / "schedules.yaml").write_text("schedules: []\n")
     env = dict(os.environ, BASTIDOR_SECRET_PORTAL_USER="analyst", BASTIDOR_SECRET_PORTAL_PASSWORD=PASSWORD)
@@ -56,8 +67,9 @@ def run_pool(work: Path, bots: int, orders: Path, count: int, portal_url: str) -
         time.sleep(0.2)
     service.send_signal(signal.SIGTERM)
     service.wait(timeout=120)
+    cpu_per_order = (children_cpu_seconds() - cpu_before) / count
     events = [e for item in queue.items("Order entry") for e in queue.history(item.id)]
-    return steady_rate(events)
+    return steady_rate(events), cpu_per_order
 
 
 def steady_rate(events: list) -> float:
@@ -87,9 +99,9 @@ def measure(work: Path, orders: Path, count: int, portal_url: str, delay_ms: int
         httpx.post(portal_url + "/api/reset").raise_for_status()
         httpx.post(portal_url + "/api/chaos", json={"delay_ms_max": delay_ms, "seed": 1}).raise_for_status()
         busy0, total0 = cpu_ticks()
-        rates[bots] = run_pool(work / f"delay-{delay_ms}", bots, orders, count, portal_url)
+        rates[bots], cpu_per_order = run_pool(work / f"delay-{delay_ms}", bots, orders, count, portal_url)
         busy1, total1 = cpu_ticks()
-        print(f"  {bots} bot(s): {rates[bots]:.1f} items/minute"
+        print(f"  {bots} bot(s): {rates[bots]:.1f} items/minute, {cpu_per_order:.3f} CPU-s per order"
               f"  (machine CPU busy {100 * (busy1 - busy0) / max(1, total1 - total0):.0f}% over the whole pool run)")
     print(f"  scaling 2 bots / 1 bot: {rates[2] / rates[1]:.2f}x  (target >= 1.7)")
     return rates

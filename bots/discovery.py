@@ -14,6 +14,10 @@ if TYPE_CHECKING:
 
 BROWSER_ENV = "BASTIDOR_BROWSER"
 SYSTEM_COMMANDS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "chrome")
+HEADLESS_SHELL_COMMANDS = ("chromium-headless-shell", "chrome-headless-shell")
+"""Chromium's headless-only build (Debian's `chromium-headless-shell`, Google's `chrome-headless-shell`): it
+draws no window and, on the order-entry bench, costs about a third less CPU per order than the full browser
+run headless. Preferred for headless bots when it is installed."""
 QUIET_SYSTEM_ARGS = (
     "--disable-gpu",
     "--disable-background-networking",
@@ -41,8 +45,10 @@ class BrowserChoice:
     description: str
 
 
-def find_browser(setting: str | None = None, *, playwright: Playwright | None = None) -> BrowserChoice:
-    """Pick the browser to launch: the `browser` setting, then BASTIDOR_BROWSER, then bundled, then system.
+def find_browser(setting: str | None = None, *, playwright: Playwright | None = None,
+                 headless: bool = True) -> BrowserChoice:
+    """Pick the browser to launch: the `browser` setting, then BASTIDOR_BROWSER, then bundled, then system
+    (for a `headless` bot, the system's Chromium headless shell first, when installed).
 
     Pass a running `playwright` to look up the bundled browser without starting Playwright a second time.
     Raises BrowserNotFoundError when a named browser is missing or nothing is found at all.
@@ -54,10 +60,19 @@ def find_browser(setting: str | None = None, *, playwright: Playwright | None = 
         return _named_browser(from_env, "env", BROWSER_ENV)
     if bundled_chromium(playwright):
         return BrowserChoice(None, "bundled", "Playwright's bundled Chromium")
-    system = find_system_browser()
+    system = (headless and find_headless_shell()) or find_system_browser()
     if system is not None:
         return system
     raise BrowserNotFoundError(_nothing_found_message())
+
+
+def find_headless_shell() -> BrowserChoice | None:
+    """Chromium's headless shell on PATH, or None."""
+    for command in HEADLESS_SHELL_COMMANDS:
+        found = shutil.which(command)
+        if found:
+            return BrowserChoice(found, "system", f"{found} (found on PATH as `{command}`, Chromium's headless shell)")
+    return None
 
 
 def launch_args(choice: BrowserChoice) -> list[str]:

@@ -80,7 +80,8 @@ class Bot:
             return
         self._playwright = _start_playwright()
         try:
-            self.browser_choice = find_browser(self.settings.browser, playwright=self._playwright)
+            self.browser_choice = find_browser(self.settings.browser, playwright=self._playwright,
+                                               headless=self.settings.headless)
             self._browser = self._launch(self.browser_choice)
         except BaseException:
             self.stop()

@@ -77,6 +77,23 @@ def test_system_chromium_on_path_is_found_without_a_bundled_browser(tmp_path, mo
     assert (choice.executable_path, choice.source) == (str(browser), "system")
 
 
+def test_a_headless_bot_takes_chromiums_headless_shell_when_it_is_installed(tmp_path, monkeypatch, no_bundled):
+    _fake_browser(tmp_path, "chromium")
+    shell = _fake_browser(tmp_path, "chromium-headless-shell")
+    monkeypatch.setenv("PATH", str(tmp_path))
+    choice = find_browser()
+    assert (choice.executable_path, choice.source) == (str(shell), "system")
+    assert "headless shell" in choice.description
+
+
+def test_a_bot_with_a_window_takes_the_full_browser_even_with_the_headless_shell_installed(
+        tmp_path, monkeypatch, no_bundled):
+    full = _fake_browser(tmp_path, "chromium")
+    _fake_browser(tmp_path, "chromium-headless-shell")
+    monkeypatch.setenv("PATH", str(tmp_path))
+    assert find_browser(headless=False).executable_path == str(full)
+
+
 def test_browser_at_a_usual_install_location_is_found_when_not_on_path(tmp_path, monkeypatch, no_bundled):
     installed = _fake_browser(tmp_path / "opt" / "chrome", "chrome")
     monkeypatch.setenv("PATH", str(tmp_path / "empty"))

@@ -27,6 +27,14 @@ if ! have_browser; then
   fi
 fi
 
+if ! command -v chromium-headless-shell >/dev/null 2>&1 && command -v chromium >/dev/null 2>&1 \
+    && command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = "0" ]; then
+  echo "setup: installing Chromium's headless shell (headless bots use it: less CPU per item)"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium-headless-shell >/dev/null 2>&1 \
+    || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium-headless-shell >/dev/null; } \
+    || echo "setup: Chromium's headless shell is not available here; bots use the full Chromium"
+fi
+
 echo "setup: bringing pip and setuptools up to date in this environment"
 python -m pip install -q --upgrade pip "setuptools>=77"
 echo "setup: installing Bastidor and its test tools"
