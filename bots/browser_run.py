@@ -6,10 +6,13 @@ import hashlib
 from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Literal
+from typing import TYPE_CHECKING, Iterable, Literal
 
 from playwright.sync_api import BrowserContext, Dialog, Download, Locator, Page
 from playwright.sync_api import Error as PlaywrightError
+
+if TYPE_CHECKING:
+    from .blocking import RequestBlocker
 
 DialogAnswer = Literal["accept", "dismiss"]
 _CLEAR_STORAGE = """([local, session]) => {
@@ -37,9 +40,11 @@ class BrowserRun:
     Downloads are saved into `downloads_dir` as they finish; their paths collect in `downloads`.
     """
 
-    def __init__(self, context: BrowserContext, *, downloads_dir: Path, tracing: bool) -> None:
+    def __init__(self, context: BrowserContext, *, downloads_dir: Path, tracing: bool,
+                 blocker: "RequestBlocker | None" = None) -> None:
         self.context = context
         self.downloads_dir = downloads_dir
+        self._blocker = blocker
         self.downloads: list[Path] = []
         self.dialog_messages: list[str] = []
         self._dialog_answer: DialogAnswer = "dismiss"
@@ -54,6 +59,11 @@ class BrowserRun:
     def last_dialog_message(self) -> str | None:
         """The message of the most recent alert, confirm or prompt, or None if there was none."""
         return self.dialog_messages[-1] if self.dialog_messages else None
+
+    @property
+    def blocked_requests(self) -> int | None:
+        """How many requests `bot: {block: [...]}` refused in this context so far (None: none are blocked)."""
+        return self._blocker.blocked if self._blocker is not None else None
 
     @property
     def tracing(self) -> bool:

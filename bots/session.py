@@ -11,6 +11,7 @@ from typing import Iterator
 from playwright.sync_api import Browser, BrowserContext, Playwright, sync_playwright
 from playwright.sync_api import Error as PlaywrightError
 
+from .blocking import RequestBlocker
 from .browser_run import BrowserRun, FailureEvidence
 from .crash import is_crash
 from .discovery import BrowserChoice, BrowserNotFoundError, find_browser, launch_args
@@ -40,6 +41,8 @@ class BotSettings:
     browser: str | None = None
     trace_on_failure: bool = False
     slow_mo_ms: int = 0
+    block: tuple[str, ...] = ()
+    """Requests each context refuses: `images`, `fonts`, `media`, `stylesheets` or URL patterns."""
 
 
 class BrowserLaunchError(RuntimeError):
@@ -111,13 +114,14 @@ class Bot:
         """A fresh browser context and page for one run, closed when the block ends.
 
         `settings` overrides the bot's context settings (base URL, viewport, locale, timezone,
-        timeout, downloads, tracing) for this run only.
+        timeout, downloads, tracing, blocked requests) for this run only.
         """
         run_settings = settings or self.settings
         with _downloads_folder(run_settings.downloads_dir) as downloads_dir:
-            context = self._new_context(run_settings)
+            context, blocker = self._new_context(run_settings)
             try:
-                run = BrowserRun(context, downloads_dir=downloads_dir, tracing=run_settings.trace_on_failure)
+                run = BrowserRun(context, downloads_dir=downloads_dir, tracing=run_settings.trace_on_failure,
+                                 blocker=blocker)
             except BaseException:
                 with suppress(PlaywrightError):
                     context.close()
@@ -127,7 +131,7 @@ class Bot:
             finally:
                 run.close()
 
-    def _new_context(self, settings: BotSettings) -> BrowserContext:
+    def _new_context(self, settings: BotSettings) -> tuple[BrowserContext, RequestBlocker | None]:
         context = self.browser.new_context(
             base_url=settings.base_url,
             viewport={"width": settings.viewport[0], "height": settings.viewport[1]},
@@ -136,7 +140,16 @@ class Bot:
             accept_downloads=True,
         )
         context.set_default_timeout(settings.timeout_ms)
-        return context
+        if not settings.block:
+            return context, None
+        blocker = RequestBlocker(settings.block)
+        try:
+            blocker.install(context)
+        except BaseException:
+            with suppress(PlaywrightError):
+                context.close()
+            raise
+        return context, blocker
 
     def _launch(self, choice: BrowserChoice) -> Browser:
         assert self._playwright is not None
