@@ -37,13 +37,16 @@ class BrowserRun:
     the page could not be scrubbed from them the way text entries can.
 
     Dialogs are answered by the current policy (dismiss unless `set_dialog_policy` says otherwise).
-    Downloads are saved into `downloads_dir` as they finish; their paths collect in `downloads`.
+    Downloads are saved into `downloads_dir` as they finish; their paths collect in `downloads`. A context
+    opened ahead of its run (`warm`) gets the run's downloads folder when the run takes it.
     """
 
-    def __init__(self, context: BrowserContext, *, downloads_dir: Path, tracing: bool,
+    def __init__(self, context: BrowserContext, *, downloads_dir: Path | None, tracing: bool,
                  blocker: "RequestBlocker | None" = None) -> None:
         self.context = context
         self.downloads_dir = downloads_dir
+        self.warm = False
+        """True when this context was opened ahead of its run, while the bot was idle (see `Bot.prepare`)."""
         self._blocker = blocker
         self.downloads: list[Path] = []
         self.dialog_messages: list[str] = []
@@ -168,6 +171,10 @@ class BrowserRun:
                 dialog.dismiss()
 
     def _save_download(self, download: Download) -> None:
+        if self.downloads_dir is None:  # a context opened ahead of its run, not taken yet: nothing to keep
+            with suppress(PlaywrightError):
+                download.cancel()
+            return
         target = _free_path(self.downloads_dir / Path(download.suggested_filename).name)
         with suppress(PlaywrightError):  # a cancelled or failed download is simply not listed
             download.save_as(target)

@@ -15,6 +15,7 @@ from .blocking import RequestBlocker
 from .browser_run import BrowserRun, FailureEvidence
 from .crash import is_crash
 from .discovery import BrowserChoice, BrowserNotFoundError, find_browser, launch_args
+from .warm import PreparedRun, context_key
 
 __all__ = [
     "Bot",
@@ -55,6 +56,8 @@ class Bot:
         with Bot(BotSettings(base_url="http://127.0.0.1:8000")) as bot:
             with bot.run_context() as run:
                 run.page.goto("/orders")
+
+    Between runs, `prepare()` opens the next run's context ahead of time (see `bastidor.bots.warm`).
     """
 
     def __init__(self, settings: BotSettings | None = None) -> None:
@@ -62,6 +65,9 @@ class Bot:
         self.browser_choice: BrowserChoice | None = None
         self._playwright: Playwright | None = None
         self._browser: Browser | None = None
+        self._prepared: PreparedRun | None = None
+        self.last_settings: BotSettings | None = None
+        """The settings of the last `run_context`, which `prepare()` opens the next context with."""
 
     def __enter__(self) -> "Bot":
         self.start()
@@ -91,6 +97,7 @@ class Bot:
 
     def stop(self) -> None:
         """Close the browser and Playwright; safe to call twice or after a crash."""
+        self.discard_prepared()
         browser, playwright = self._browser, self._playwright
         self._browser, self._playwright = None, None
         if browser is not None:
@@ -114,22 +121,60 @@ class Bot:
         """A fresh browser context and page for one run, closed when the block ends.
 
         `settings` overrides the bot's context settings (base URL, viewport, locale, timezone,
-        timeout, downloads, tracing, blocked requests) for this run only.
+        timeout, downloads, tracing, blocked requests) for this run only. A context `prepare()` opened with
+        the same settings is taken (its `warm` is then True); otherwise one is opened now.
         """
         run_settings = settings or self.settings
+        self.last_settings = run_settings
         with _downloads_folder(run_settings.downloads_dir) as downloads_dir:
-            context, blocker = self._new_context(run_settings)
-            try:
-                run = BrowserRun(context, downloads_dir=downloads_dir, tracing=run_settings.trace_on_failure,
-                                 blocker=blocker)
-            except BaseException:
-                with suppress(PlaywrightError):
-                    context.close()
-                raise
+            run = self._take_prepared(run_settings) or self._new_run(run_settings)
+            run.downloads_dir = downloads_dir
             try:
                 yield run
             finally:
                 run.close()
+
+    def prepare(self, settings: BotSettings | None = None) -> bool:
+        """Open the next run's context and page now, while the bot is idle, with `settings` (default: those
+        of the last run, else the bot's own); returns whether one is ready. A prepared context that already
+        fits is kept. Never raises: a browser that is gone or fails leaves nothing prepared, and the next run
+        opens its context itself."""
+        wanted = settings or self.last_settings or self.settings
+        if self._prepared is not None and self._prepared.fits(wanted) and self.is_healthy():
+            return True
+        self.discard_prepared()
+        if not self.is_healthy():
+            return False
+        try:
+            self._prepared = PreparedRun(self._new_run(wanted), context_key(wanted))
+        except PlaywrightError:
+            return False
+        return True
+
+    def discard_prepared(self) -> None:
+        """Close the context `prepare()` opened, if any."""
+        prepared, self._prepared = self._prepared, None
+        if prepared is not None:
+            prepared.run.close()
+
+    def _take_prepared(self, settings: BotSettings) -> BrowserRun | None:
+        prepared, self._prepared = self._prepared, None
+        if prepared is None:
+            return None
+        if prepared.fits(settings) and self.is_healthy():
+            prepared.run.warm = True
+            return prepared.run
+        prepared.run.close()
+        return None
+
+    def _new_run(self, settings: BotSettings) -> BrowserRun:
+        context, blocker = self._new_context(settings)
+        try:
+            return BrowserRun(context, downloads_dir=None, tracing=settings.trace_on_failure, blocker=blocker)
+        except BaseException:
+            with suppress(PlaywrightError):
+                context.close()
+            raise
 
     def _new_context(self, settings: BotSettings) -> tuple[BrowserContext, RequestBlocker | None]:
         context = self.browser.new_context(

@@ -36,6 +36,8 @@ class BrowserStart:
     launched: bool
     """True when a browser was launched; False for a fresh context in a browser already running."""
     error: BaseException | None = None
+    warm: bool = False
+    """True when the run took a context its bot had opened ahead, while idle (under the service)."""
 
 
 class BrowserHolder:
@@ -104,7 +106,7 @@ class BrowserHolder:
         except BaseException as error:
             self.starts.append(BrowserStart(started_at, _ms_since(clock), launched, error))
             raise
-        self.starts.append(BrowserStart(started_at, _ms_since(clock), launched))
+        self.starts.append(BrowserStart(started_at, _ms_since(clock), launched, warm=self._run.warm))
 
     def end_context(self, masker: SecretMasker, *, keep_trace_as: str | None = None) -> Path | None:
         """Close the current context, if any, so that the next browser step starts a fresh one (no cookies,
