@@ -6,10 +6,13 @@ import hashlib
 from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Literal
+from typing import TYPE_CHECKING, Iterable, Literal
 
 from playwright.sync_api import BrowserContext, Dialog, Download, Locator, Page
 from playwright.sync_api import Error as PlaywrightError
+
+if TYPE_CHECKING:
+    from .blocking import RequestBlocker
 
 DialogAnswer = Literal["accept", "dismiss"]
 _CLEAR_STORAGE = """([local, session]) => {
@@ -34,12 +37,17 @@ class BrowserRun:
     the page could not be scrubbed from them the way text entries can.
 
     Dialogs are answered by the current policy (dismiss unless `set_dialog_policy` says otherwise).
-    Downloads are saved into `downloads_dir` as they finish; their paths collect in `downloads`.
+    Downloads are saved into `downloads_dir` as they finish; their paths collect in `downloads`. A context
+    opened ahead of its run (`warm`) gets the run's downloads folder when the run takes it.
     """
 
-    def __init__(self, context: BrowserContext, *, downloads_dir: Path, tracing: bool) -> None:
+    def __init__(self, context: BrowserContext, *, downloads_dir: Path | None, tracing: bool,
+                 blocker: "RequestBlocker | None" = None) -> None:
         self.context = context
         self.downloads_dir = downloads_dir
+        self.warm = False
+        """True when this context was opened ahead of its run, while the bot was idle (see `Bot.prepare`)."""
+        self._blocker = blocker
         self.downloads: list[Path] = []
         self.dialog_messages: list[str] = []
         self._dialog_answer: DialogAnswer = "dismiss"
@@ -54,6 +62,11 @@ class BrowserRun:
     def last_dialog_message(self) -> str | None:
         """The message of the most recent alert, confirm or prompt, or None if there was none."""
         return self.dialog_messages[-1] if self.dialog_messages else None
+
+    @property
+    def blocked_requests(self) -> int | None:
+        """How many requests `bot: {block: [...]}` refused in this context so far (None: none are blocked)."""
+        return self._blocker.blocked if self._blocker is not None else None
 
     @property
     def tracing(self) -> bool:
@@ -158,6 +171,10 @@ class BrowserRun:
                 dialog.dismiss()
 
     def _save_download(self, download: Download) -> None:
+        if self.downloads_dir is None:  # a context opened ahead of its run, not taken yet: nothing to keep
+            with suppress(PlaywrightError):
+                download.cancel()
+            return
         target = _free_path(self.downloads_dir / Path(download.suggested_filename).name)
         with suppress(PlaywrightError):  # a cancelled or failed download is simply not listed
             download.save_as(target)

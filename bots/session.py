@@ -11,9 +11,11 @@ from typing import Iterator
 from playwright.sync_api import Browser, BrowserContext, Playwright, sync_playwright
 from playwright.sync_api import Error as PlaywrightError
 
+from .blocking import RequestBlocker
 from .browser_run import BrowserRun, FailureEvidence
 from .crash import is_crash
 from .discovery import BrowserChoice, BrowserNotFoundError, find_browser, launch_args
+from .warm import PreparedRun, context_key
 
 __all__ = [
     "Bot",
@@ -40,6 +42,8 @@ class BotSettings:
     browser: str | None = None
     trace_on_failure: bool = False
     slow_mo_ms: int = 0
+    block: tuple[str, ...] = ()
+    """Requests each context refuses: `images`, `fonts`, `media`, `stylesheets` or URL patterns."""
 
 
 class BrowserLaunchError(RuntimeError):
@@ -52,6 +56,8 @@ class Bot:
         with Bot(BotSettings(base_url="http://127.0.0.1:8000")) as bot:
             with bot.run_context() as run:
                 run.page.goto("/orders")
+
+    Between runs, `prepare()` opens the next run's context ahead of time (see `bastidor.bots.warm`).
     """
 
     def __init__(self, settings: BotSettings | None = None) -> None:
@@ -59,6 +65,9 @@ class Bot:
         self.browser_choice: BrowserChoice | None = None
         self._playwright: Playwright | None = None
         self._browser: Browser | None = None
+        self._prepared: PreparedRun | None = None
+        self.last_settings: BotSettings | None = None
+        """The settings of the last `run_context`, which `prepare()` opens the next context with."""
 
     def __enter__(self) -> "Bot":
         self.start()
@@ -89,6 +98,7 @@ class Bot:
 
     def stop(self) -> None:
         """Close the browser and Playwright; safe to call twice or after a crash."""
+        self.discard_prepared()
         browser, playwright = self._browser, self._playwright
         self._browser, self._playwright = None, None
         if browser is not None:
@@ -112,23 +122,62 @@ class Bot:
         """A fresh browser context and page for one run, closed when the block ends.
 
         `settings` overrides the bot's context settings (base URL, viewport, locale, timezone,
-        timeout, downloads, tracing) for this run only.
+        timeout, downloads, tracing, blocked requests) for this run only. A context `prepare()` opened with
+        the same settings is taken (its `warm` is then True); otherwise one is opened now.
         """
         run_settings = settings or self.settings
+        self.last_settings = run_settings
         with _downloads_folder(run_settings.downloads_dir) as downloads_dir:
-            context = self._new_context(run_settings)
-            try:
-                run = BrowserRun(context, downloads_dir=downloads_dir, tracing=run_settings.trace_on_failure)
-            except BaseException:
-                with suppress(PlaywrightError):
-                    context.close()
-                raise
+            run = self._take_prepared(run_settings) or self._new_run(run_settings)
+            run.downloads_dir = downloads_dir
             try:
                 yield run
             finally:
                 run.close()
 
-    def _new_context(self, settings: BotSettings) -> BrowserContext:
+    def prepare(self, settings: BotSettings | None = None) -> bool:
+        """Open the next run's context and page now, while the bot is idle, with `settings` (default: those
+        of the last run, else the bot's own); returns whether one is ready. A prepared context that already
+        fits is kept. Never raises: a browser that is gone or fails leaves nothing prepared, and the next run
+        opens its context itself."""
+        wanted = settings or self.last_settings or self.settings
+        if self._prepared is not None and self._prepared.fits(wanted) and self.is_healthy():
+            return True
+        self.discard_prepared()
+        if not self.is_healthy():
+            return False
+        try:
+            self._prepared = PreparedRun(self._new_run(wanted), context_key(wanted))
+        except PlaywrightError:
+            return False
+        return True
+
+    def discard_prepared(self) -> None:
+        """Close the context `prepare()` opened, if any."""
+        prepared, self._prepared = self._prepared, None
+        if prepared is not None:
+            prepared.run.close()
+
+    def _take_prepared(self, settings: BotSettings) -> BrowserRun | None:
+        prepared, self._prepared = self._prepared, None
+        if prepared is None:
+            return None
+        if prepared.fits(settings) and self.is_healthy():
+            prepared.run.warm = True
+            return prepared.run
+        prepared.run.close()
+        return None
+
+    def _new_run(self, settings: BotSettings) -> BrowserRun:
+        context, blocker = self._new_context(settings)
+        try:
+            return BrowserRun(context, downloads_dir=None, tracing=settings.trace_on_failure, blocker=blocker)
+        except BaseException:
+            with suppress(PlaywrightError):
+                context.close()
+            raise
+
+    def _new_context(self, settings: BotSettings) -> tuple[BrowserContext, RequestBlocker | None]:
         context = self.browser.new_context(
             base_url=settings.base_url,
             viewport={"width": settings.viewport[0], "height": settings.viewport[1]},
@@ -137,7 +186,16 @@ class Bot:
             accept_downloads=True,
         )
         context.set_default_timeout(settings.timeout_ms)
-        return context
+        if not settings.block:
+            return context, None
+        blocker = RequestBlocker(settings.block)
+        try:
+            blocker.install(context)
+        except BaseException:
+            with suppress(PlaywrightError):
+                context.close()
+            raise
+        return context, blocker
 
     def _launch(self, choice: BrowserChoice) -> Browser:
         assert self._playwright is not None

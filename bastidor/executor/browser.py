@@ -36,6 +36,8 @@ class BrowserStart:
     launched: bool
     """True when a browser was launched; False for a fresh context in a browser already running."""
     error: BaseException | None = None
+    warm: bool = False
+    """True when the run took a context its bot had opened ahead, while idle (under the service)."""
 
 
 class BrowserHolder:
@@ -55,6 +57,8 @@ class BrowserHolder:
         """Starts not yet recorded by the executor (see `take_starts`)."""
         self.starts_ms = 0.0
         """The time of every start taken so far, in milliseconds: a step takes out what began while it ran."""
+        self.blocked_requests = 0
+        """Requests refused by `bot: {block: [...]}` in the contexts closed so far."""
 
     @property
     def timeout_ms(self) -> int:
@@ -102,7 +106,7 @@ class BrowserHolder:
         except BaseException as error:
             self.starts.append(BrowserStart(started_at, _ms_since(clock), launched, error))
             raise
-        self.starts.append(BrowserStart(started_at, _ms_since(clock), launched))
+        self.starts.append(BrowserStart(started_at, _ms_since(clock), launched, warm=self._run.warm))
 
     def end_context(self, masker: SecretMasker, *, keep_trace_as: str | None = None) -> Path | None:
         """Close the current context, if any, so that the next browser step starts a fresh one (no cookies,
@@ -111,6 +115,7 @@ class BrowserHolder:
         if self._run is None:
             return None
         trace = self._keep_trace(self.run_dir / keep_trace_as, masker) if keep_trace_as else None
+        self.blocked_requests += self._run.blocked_requests or 0
         context, self._context, self._run = self._context, None, None
         if context is not None:
             context.__exit__(None, None, None)
@@ -196,7 +201,7 @@ class BrowserHolder:
         return BotSettings(base_url=self.base_url, headless=spec.headless and not self.headed,
                            timeout_ms=spec.timeout, viewport=(spec.viewport.width, spec.viewport.height),
                            locale=spec.locale, timezone=spec.timezone, downloads_dir=downloads,
-                           browser=spec.browser, trace_on_failure=spec.trace_on_failure)
+                           browser=spec.browser, trace_on_failure=spec.trace_on_failure, block=tuple(spec.block))
 
 
 def _ms_since(clock: float) -> float:

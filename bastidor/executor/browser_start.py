@@ -5,7 +5,8 @@ browser step that finds no browser running starts it first, before its own clock
 recorded as a step of its own:
 
 - "Start the browser" (path `0`) when the run launches its browser;
-- "Open a fresh browser context" (path `0`) when the bot's browser already runs (the service, tests);
+- "Open a fresh browser context" (path `0`) when the bot's browser already runs (the service, tests); its
+  record says `warm: true` when the run took a context the bot had opened ahead, while idle, for it;
 - "Open a fresh browser context for this item" (path `<loop>[<item>].0`) for each work item with
   `bot: {fresh_context: per_item}`.
 
@@ -57,7 +58,8 @@ def _record(ctx: Any, start: Any) -> None:
     outcome = outcome_of(start.error)
     error = state.masker.mask_text(describe_error(start.error)) if start.error is not None else None
     state.audit.event("step", step_path=path, step_name=name, action=ACTION, launched=start.launched,
-                      item_ref=item_ref, attempt=1, outcome=outcome, duration_ms=start.duration_ms, error=error)
+                      warm=start.warm, item_ref=item_ref, attempt=1, outcome=outcome,
+                      duration_ms=start.duration_ms, error=error)
     state.record_step(StepRecord(
         run_id=state.run_id, seq=state.next_step_seq(), path=path, parent_path=path.rpartition(".")[0], name=name,
         action=ACTION, item_ref=item_ref, attempt=1, status=outcome, started_at=start.started_at,

@@ -203,10 +203,11 @@ def _result(state: RunState, status: str, error_text: str | None, duration: floa
 
 def _close_audit(state: RunState, status: str, duration: float, error_text: str | None) -> None:
     counters = state.counters
+    blocking = {"blocked_requests": state.browser.blocked_requests} if state.browser.spec.block else {}
     state.audit.event("run.finished", status=status, items_total=counters.items_total,
                       items_succeeded=counters.items_succeeded, items_failed=counters.items_failed,
                       items_postponed=counters.items_postponed, items_interrupted=counters.items_interrupted,
-                      duration_s=round(duration, 3), error=error_text)
+                      duration_s=round(duration, 3), error=error_text, **blocking)
     state.audit.close()
 
 

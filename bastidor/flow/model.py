@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BeforeValidator, Field, WithJsonSchema, model_validator
 
+from bastidor.flow.blocking import BlockEntry
 from bastidor.flow.connections import ApiSpec, DatabaseSpec, FolderPath, MailAccountSpec
 from bastidor.flow.types import SECRET_NAME_PATTERN, DurationMs, SecretName, Strict  # noqa: F401 (re-exported)
 
@@ -122,6 +123,9 @@ class BotSpec(Strict):
     fresh_context: Literal["per_run", "per_item"] = Field(
         "per_run", description="per_item: each work item starts in a new browser context (no cookies, "
         "storage or open pages from the item before).")
+    block: list[BlockEntry] = Field(
+        default_factory=list, description="Requests the browser refuses, for speed: images, fonts, media, "
+        "stylesheets and URL patterns such as **/analytics/**. Off by default; see the risks in the docs.")
 
 
 _PERCENT = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*%\s*$")

@@ -1,10 +1,13 @@
 """A bot worker process: claims run requests, runs them with its own browser, keeps its leases alive.
 
 One Playwright browser per worker. A crashed browser is restarted before the next run, and the
-browser is recycled after a number of runs to bound memory. On SIGTERM the worker stops claiming;
-the item in hand finishes, the run ends as interrupted when items are left, its request goes back to
-the queue, then the worker exits. A worker dies with its service (see `bastidor.service.strays`), and
-waits and tries again when the work queue or the run store cannot be used (a full disk, a locked file).
+browser is recycled after a number of runs to bound memory. Once a run that used the browser has ended, the
+worker opens the next run's browser context while idle (with that run's settings; see `bastidor.bots.warm`),
+so a run claimed later starts its first browser step without waiting for one; BASTIDOR_WARM_CONTEXTS=0 turns
+that off. On SIGTERM the worker stops claiming; the item in hand finishes, the run ends as interrupted when
+items are left, its request goes back to the queue, then the worker exits. A worker dies with its service
+(see `bastidor.service.strays`), and waits and tries again when the work queue or the run store cannot be
+used (a full disk, a locked file).
 """
 
 from __future__ import annotations
@@ -35,6 +38,13 @@ from bastidor.database.places import places_for
 __all__ = ["ServiceBinding", "Worker", "main", "worker_id_for"]
 
 RUN_STATES = {"succeeded": "done", "failed": "failed", "crashed": "crashed", "interrupted": "interrupted"}
+WARM_SWITCH = "BASTIDOR_WARM_CONTEXTS"
+"""Environment variable: 0 (or no, off, false) stops workers opening the next run's context ahead."""
+
+
+def warm_contexts_wanted() -> bool:
+    """Whether workers open the next run's browser context ahead (on unless BASTIDOR_WARM_CONTEXTS says 0)."""
+    return os.environ.get(WARM_SWITCH, "1").strip().lower() not in ("0", "no", "off", "false")
 
 
 class Worker:
@@ -56,6 +66,10 @@ class Worker:
         self.bot: Any = None
         self.current: ServiceBinding | None = None
         self.faults = 0
+        self.warm = warm_contexts_wanted()
+        self.context_settings: Any = None
+        """The browser context settings of the last run that used the browser: the next context is opened
+        ahead with them."""
 
     def request_stop(self, reason: str = SERVICE_STOPPING) -> None:
         """Take no more work; the run in hand stops taking items and its request goes back to the queue."""
@@ -180,7 +194,24 @@ class Worker:
 
     def _after_run(self, status: str) -> None:
         self.runs_on_this_browser += 1
+        if self.bot is not None and self.bot.last_settings is not None:
+            self.context_settings = self.bot.last_settings
         if status == "crashed" or self.runs_on_this_browser >= self.recycle_after:
+            self._close_bot()
+        self._warm_up()
+
+    def _warm_up(self) -> None:
+        """Open the next run's browser context now, while idle: with the last browser run's settings, in the
+        running browser (or a new one, after a crash or a recycle). Nothing is opened before the first run
+        that needs a browser, or once the worker is stopping; a browser that will not start is left to the
+        next run, which says why."""
+        if not self.warm or self.context_settings is None or self.stop_event.is_set():
+            return
+        try:
+            self._bot().prepare(self.context_settings)
+        except Exception as error:  # the next run starts its browser itself, and reports what goes wrong
+            print(f"{self.worker_id}: could not open the next run's browser ahead: {error}", file=sys.stderr,
+                  flush=True)
             self._close_bot()
 
     def _close_bot(self) -> None:
