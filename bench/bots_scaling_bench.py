@@ -12,15 +12,15 @@ bound by this machine's CPU, since one bot's Chromium, Playwright driver and Pyt
 than one core busy), and with the portal's own delay switch adding 0..400 ms to every request, as a
 web application on another host would. Prints items per minute, the CPU seconds each order cost the
 bot's whole process tree (the service, Playwright's driver and Chromium, measured with getrusage over the
-service's life, so its start and sign-in are included), the machine's CPU use while the items were
-processed, and the scaling ratio (target: at least 1.7 on 2 cores).
+service's life, so its start and sign-in are included), the portal's own CPU per order (this process), the machine's CPU use while the items were
+processed, and the scaling ratio (target: at least 1.7 on 2 cores). The CPU per order is sampled from /proc
+(see process_cpu.py) and split by kind of process: where a bot's CPU goes.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import resource
 import signal
 import subprocess
 import sys
@@ -35,6 +35,7 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
 from order_entry_bench import make_orders  # noqa: E402
+from process_cpu import TreeCpu  # noqa: E402
 
 from bastidor.demo_portal import PortalSettings, start_portal  # noqa: E402
 from bastidor.queue import open_work_queue  # noqa: E402
@@ -42,16 +43,9 @@ from bastidor.queue import open_work_queue  # noqa: E402
 PASSWORD = "bench-password-2"
 
 
-def children_cpu_seconds() -> float:
-    """User plus system CPU seconds of every finished child process (and the descendants it waited for)."""
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
-
-
-def run_pool(work: Path, bots: int, orders: Path, count: int, portal_url: str) -> tuple[float, float]:
+def run_pool(work: Path, bots: int, orders: Path, count: int, portal_url: str) -> tuple[float, dict[str, float]]:
     """Items per minute with `bots` workers entering `count` orders while all of them were working, and the
-    CPU seconds per order of the service's process tree over its whole life."""
-    cpu_before = children_cpu_seconds()
+    CPU seconds per order of the service's process tree over its whole life, by kind of process."""
     home = work / f"home-{bots}"
     (work / "schedules.yaml").write_text("schedules: []\n")
     env = dict(os.environ, BASTIDOR_SECRET_PORTAL_USER="analyst", BASTIDOR_SECRET_PORTAL_PASSWORD=PASSWORD)
@@ -59,6 +53,7 @@ def run_pool(work: Path, bots: int, orders: Path, count: int, portal_url: str) -
     service = subprocess.Popen([sys.executable, str(REPO / "runner.py"), "--home", str(home), "serve",
                                 "--schedules", str(work / "schedules.yaml"), "--workers", str(bots),
                                 "--base-url", portal_url], env=env, stdout=log, stderr=subprocess.STDOUT)
+    sampler = TreeCpu(service.pid).start()
     queue = open_work_queue(home / "queue.db")
     for n in range(bots):
         queue.enqueue_run(f"bench:{bots}:{n}", str(REPO / "flows" / "order_entry.yaml"),
@@ -66,8 +61,9 @@ def run_pool(work: Path, bots: int, orders: Path, count: int, portal_url: str) -
     while queue.counts("Order entry").get("successful", 0) < count:
         time.sleep(0.2)
     service.send_signal(signal.SIGTERM)
+    cpu = sampler.stop()
     service.wait(timeout=120)
-    cpu_per_order = (children_cpu_seconds() - cpu_before) / count
+    cpu_per_order = {kind: seconds / count for kind, seconds in cpu.items()}
     events = [e for item in queue.items("Order entry") for e in queue.history(item.id)]
     return steady_rate(events), cpu_per_order
 
@@ -99,9 +95,13 @@ def measure(work: Path, orders: Path, count: int, portal_url: str, delay_ms: int
         httpx.post(portal_url + "/api/reset").raise_for_status()
         httpx.post(portal_url + "/api/chaos", json={"delay_ms_max": delay_ms, "seed": 1}).raise_for_status()
         busy0, total0 = cpu_ticks()
+        portal0 = time.process_time()
         rates[bots], cpu_per_order = run_pool(work / f"delay-{delay_ms}", bots, orders, count, portal_url)
+        portal_cpu = (time.process_time() - portal0) / count
         busy1, total1 = cpu_ticks()
-        print(f"  {bots} bot(s): {rates[bots]:.1f} items/minute, {cpu_per_order:.3f} CPU-s per order"
+        split = ", ".join(f"{kind} {seconds:.3f}" for kind, seconds in sorted(cpu_per_order.items(), key=lambda kv: -kv[1]))
+        print(f"  {bots} bot(s): {rates[bots]:.1f} items/minute; CPU-s per order: bot {sum(cpu_per_order.values()):.3f}"
+              f" ({split}), portal {portal_cpu:.3f}"
               f"  (machine CPU busy {100 * (busy1 - busy0) / max(1, total1 - total0):.0f}% over the whole pool run)")
     print(f"  scaling 2 bots / 1 bot: {rates[2] / rates[1]:.2f}x  (target >= 1.7)")
     return rates
