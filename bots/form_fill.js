@@ -51,6 +51,11 @@
     return all.sort((a, b) => a === b ? 0 : (a.compareDocumentPosition(b) & Node.DOCUMENT_POSITION_FOLLOWING ? -1 : 1));
   }
 
+  // The value as an error may show it: never a secret's.
+  function shownValue(field) {
+    return field.secret ? "(a secret value)" : `"${field.text}"`;
+  }
+
   function visible(element) {
     const style = getComputedStyle(element);
     return element.getClientRects().length > 0 && style.visibility !== "hidden";
@@ -78,13 +83,13 @@
     if (kind === "select") {
       if (!optionFor(element, field.text)) {
         const shown = [...element.options].map((o) => normal(o.label)).filter(Boolean).slice(0, 20);
-        return {reason: `it has no option "${field.text}"`, options: shown};
+        return {reason: `it has no option ${shownValue(field)}`, options: shown};
       }
       return null;
     }
     if (element.readOnly) return {reason: "it is read-only"};
     if (element.type === "number" && field.text.trim() !== "" && Number.isNaN(Number(field.text))) {
-      return {fatal: `"${field.text}" is not a number, and the field only takes numbers`};
+      return {fatal: `${shownValue(field)} is not a number, and the field only takes numbers`};
     }
     return null;
   }
@@ -109,7 +114,7 @@
     if (SET_DIRECTLY.has(element.type)) {
       element.value = field.text;
       fire(element, "input", "change");
-      return element.value === field.text ? kind : {fatal: `"${field.text}" is not a value this ${element.type} field takes`};
+      return element.value === field.text ? kind : {fatal: `${shownValue(field)} is not a value this ${element.type} field takes`};
     }
     element.select();
     if (field.text === "") document.execCommand("delete");

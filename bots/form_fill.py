@@ -41,17 +41,19 @@ class FormField:
     exact: bool = True
     nth: int | None = None
     untied_xpath: str = ""
+    secret: bool = False
 
     @classmethod
     def make(cls, how: str, value: str, text: str, describe: str, *, exact: bool = True, nth: int | None = None,
-             test_id_attribute: str = DEFAULT_TEST_ID_ATTRIBUTE) -> "FormField":
-        """A field found by `how` (one of IN_PAGE) = `value`, to receive `text`."""
+             test_id_attribute: str = DEFAULT_TEST_ID_ATTRIBUTE, secret: bool = False) -> "FormField":
+        """A field found by `how` (one of IN_PAGE) = `value`, to receive `text` (a `secret` is never shown in
+        an error)."""
         if how not in IN_PAGE:
             raise ValueError(f"fill_form cannot find a field by {how}")
         if how == "test_id":
             how, value = "css", selector_for_test_id(value, test_id_attribute)
         untied = untied_label_xpath(value, exact=exact) if how == "label" else ""
-        return cls(how, value, text, describe, exact, nth, untied)
+        return cls(how, value, text, describe, exact, nth, untied, secret)
 
 
 class FormFillError(Exception):

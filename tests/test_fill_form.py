@@ -212,3 +212,11 @@ def test_every_field_and_its_value_is_in_the_audit_record_with_a_secret_masked(
     assert record["values"]["fields"]["PIN"] != "pin-4821-secret"
     assert [entry["field"] for entry in record["result"]["filled"]] == ['label "First name"', 'label "PIN"']
     assert "pin-4821-secret" not in run.audit_text
+
+
+def test_a_secret_the_field_refuses_is_not_shown_in_the_error(tmp_path, form_url, run_flow_file):
+    steps = '  - fill_form: {fields: {Country: "{{ secrets.PORTAL_PASSWORD }}"}}\n'
+    run = run_flow_file(write_flow(tmp_path, form_url, steps, timeout="300ms"), secrets={"PORTAL_PASSWORD": "pin-77-x"})
+    error = next(step.error for step in run.steps() if step.status == "failed")
+    assert 'field label "Country" could not be filled: it has no option (a secret value)' in error
+    assert "pin-77-x" not in error and "pin-77-x" not in run.audit_text

@@ -121,7 +121,7 @@ def _form_field(ctx, entry: dict[str, Any]):
     how, value = target.strategy()
     text = plain(to_text(entry["value"]))
     return FormField.make(how, value, text, target.describe(), exact=bool(target.exact), nth=target.nth,
-                          test_id_attribute=flow_test_id_attribute(ctx))
+                          test_id_attribute=flow_test_id_attribute(ctx), secret=holds_secret(entry["value"]))
 
 
 def _locator(ctx, entry: dict[str, Any]):
