@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs
 
 import pytest
+from local_site import QuietHandler, local_site
 
 FORM = """<!doctype html><html><body>
 <form method="post" action="/submit">
@@ -42,36 +41,22 @@ FORM = """<!doctype html><html><body>
 </body></html>"""
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(QuietHandler):
     submissions: list[dict] = []
 
     def do_GET(self) -> None:
-        self._reply(FORM)
+        self.reply(FORM.encode())
 
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers["Content-Length"])).decode()
         self.submissions.append({key: values[0] for key, values in parse_qs(body).items()})
-        self._reply('<p id="done">Thank you</p>')
-
-    def _reply(self, html: str) -> None:
-        data = html.encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "text/html; charset=utf-8")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, *args: object) -> None:
-        pass
+        self.reply(b'<p id="done">Thank you</p>')
 
 
 @pytest.fixture(scope="module")
 def form_url():
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/form"
-    server.shutdown()
-    server.server_close()
+    with local_site(_Handler) as address:
+        yield address + "/form"
 
 
 @pytest.fixture

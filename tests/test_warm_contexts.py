@@ -6,13 +6,12 @@ from __future__ import annotations
 
 import json
 import os
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
 from bastidor.bots.session import BotSettings
+from local_site import QuietHandler, local_site
 from service_support import REPO, queue_of, runs_of, serve, stop, trigger, wait_until
 
 STATE_PAGE = b"""<!doctype html><title>state</title><p id="state"></p><script>
@@ -24,33 +23,24 @@ MARK_PAGE = b"""<!doctype html><title>marked</title><script>localStorage.setItem
 <p>marked</p>"""
 
 
-class _Site(BaseHTTPRequestHandler):
+class _Site(QuietHandler):
     def do_GET(self) -> None:
         pages = {"/state": ("text/html", STATE_PAGE), "/mark": ("text/html", MARK_PAGE),
                  "/export": ("text/csv", b"order,qty\n42,3\n")}
         content_type, body = pages.get(self.path, ("text/plain", b"not found"))
-        self.send_response(200 if self.path in pages else 404)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
+        headers = {}
         if self.path == "/mark":
-            self.send_header("Set-Cookie", "mark=run; Path=/; Max-Age=3600")
+            headers["Set-Cookie"] = "mark=run; Path=/; Max-Age=3600"
         if self.path == "/export":
-            self.send_header("Content-Disposition", 'attachment; filename="orders.csv"')
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: object) -> None:
-        pass
+            headers["Content-Disposition"] = 'attachment; filename="orders.csv"'
+        self.reply(body, content_type, 200 if self.path in pages else 404, headers)
 
 
 @pytest.fixture(scope="module")
 def site():
     """A local site: /mark sets a cookie and a local storage entry, /state shows whether they are there."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Site)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    with local_site(_Site) as address:
+        yield address
 
 
 def state_of(run) -> str:
