@@ -91,11 +91,7 @@ def fill_form_step(ctx, params):
     """Fill many fields of a form at once, by label (or placeholder, test id, CSS, XPath)."""
     from bastidor.bots.form_fill import FormFillError, fill_form
 
-    entries = _entries(params.fields)
-    fields = [_form_field(ctx, entry) for entry in entries]
-    for entry, field in zip(entries, fields):
-        if holds_secret(entry["value"]):
-            mask_in_screenshots(ctx, _locator(ctx, entry))
+    fields = [_form_field(ctx, entry) for entry in _entries(params.fields)]
     try:
         filled = fill_form(ctx.page, fields, timeout_of(ctx, params))
     except FormFillError as error:
@@ -111,22 +107,19 @@ def _entries(fields: Any) -> list[dict[str, Any]]:
 
 
 def _form_field(ctx, entry: dict[str, Any]):
+    """The field to fill for one entry; a field receiving a secret is blacked out in screenshots from now on."""
     from bastidor.bots.form_fill import FormField
+    from bastidor.bots.locate import locate
 
     target_keys = {key: value for key, value in entry.items() if key != "value"}
     try:
         target = resolve_target(target_keys)
     except TargetError as error:
         raise StepError(f"{describe_target(target_keys)}: {error}") from None
+    secret = holds_secret(entry["value"])
+    if secret:
+        mask_in_screenshots(ctx, locate(ctx.page, target, test_id_attribute=flow_test_id_attribute(ctx)))
     how, value = target.strategy()
     text = plain(to_text(entry["value"]))
     return FormField.make(how, value, text, target.describe(), exact=bool(target.exact), nth=target.nth,
-                          test_id_attribute=flow_test_id_attribute(ctx), secret=holds_secret(entry["value"]))
-
-
-def _locator(ctx, entry: dict[str, Any]):
-    """The Playwright locator of a field that receives a secret, to black it out in screenshots."""
-    from bastidor.bots.locate import locate
-
-    target = {key: value for key, value in entry.items() if key != "value"}
-    return locate(ctx.page, resolve_target(target), test_id_attribute=flow_test_id_attribute(ctx))
+                          test_id_attribute=flow_test_id_attribute(ctx), secret=secret)
