@@ -14,6 +14,7 @@ from collections import defaultdict
 from pathlib import Path
 
 TICKS = os.sysconf("SC_CLK_TCK")
+EXITED = "exited, not yet reaped"
 
 
 class TreeCpu:
@@ -24,6 +25,7 @@ class TreeCpu:
         self.interval = interval
         self._seen: dict[tuple[int, str], tuple[str, float]] = {}
         self._stop = threading.Event()
+        self._lock = threading.Lock()
         self._thread = threading.Thread(target=self._loop, daemon=True)
 
     def start(self) -> "TreeCpu":
@@ -31,19 +33,26 @@ class TreeCpu:
         self._thread.start()
         return self
 
+    def snapshot(self) -> dict[str, float]:
+        """CPU seconds by kind of process so far (sampled now), without stopping."""
+        with self._lock:
+            self._sample()
+            totals: dict[str, float] = defaultdict(float)
+            for kind, seconds in self._seen.values():
+                totals[kind] += seconds
+            return dict(totals)
+
     def stop(self) -> dict[str, float]:
         """Stop sampling; CPU seconds by kind of process (python, node, chromium browser, renderer ...)."""
-        self._sample()
+        totals = self.snapshot()
         self._stop.set()
         self._thread.join()
-        totals: dict[str, float] = defaultdict(float)
-        for kind, seconds in self._seen.values():
-            totals[kind] += seconds
-        return dict(totals)
+        return totals
 
     def _loop(self) -> None:
         while not self._stop.wait(self.interval):
-            self._sample()
+            with self._lock:
+                self._sample()
 
     def _sample(self) -> None:
         table = _process_table()
@@ -55,6 +64,9 @@ class TreeCpu:
             pid = pending.pop()
             if pid in table:
                 _parent, started, seconds, kind = table[pid]
+                known = self._seen.get((pid, started))
+                if known and kind == EXITED:  # a zombie keeps the kind it was seen with while it ran
+                    kind = known[0]
                 self._seen[(pid, started)] = (kind, seconds)
             pending.extend(children.get(pid, ()))
 
@@ -78,7 +90,7 @@ def _process_table() -> dict[int, tuple[int, str, float, str]]:
 
 def _kind(command: str) -> str:
     if not command.strip():
-        return "exited, not yet reaped"
+        return EXITED
     if "playwright/driver" in command:
         return "Playwright driver"
     if "chrom" in command:
