@@ -31,6 +31,7 @@ FIELD = (
     "or @type='reset' or @type='image'))]"
 )
 CONTAINS_FIELD = ".//input or .//select or .//textarea"
+FIELD_TAG = "self::input or self::select or self::textarea"
 TIED_LABEL = f"ancestor-or-self::label[@for or {CONTAINS_FIELD}]"
 NORMALISED_TEXT = "normalize-space(translate(., '\u00a0', ' '))"
 UPPER = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -103,13 +104,16 @@ def untied_label_xpath(label: str, *, exact: bool = True) -> str:
     `<span>Name</span><input>` gives the input after the span; `<td>Name <input></td>` (text and field
     in one element) gives the input inside. Tied labels are left to `get_by_label`, and a block that
     wraps both text and field (`<div><span>Name</span><input></div>`) is never taken for the text itself.
+    A `<label>` wrapping a drop-down or text area is found here too, by its own text: `get_by_label` reads the
+    options or the text area's content as part of the label, so it misses `<label>Country <select>`.
     """
     tags = " or ".join(f"self::{tag}" for tag in LABEL_LIKE_TAGS)
     untied = f"*[({tags}) and not({TIED_LABEL}) and not(@id and @id = //*/@aria-labelledby)]"
     reads = _text_equals(label) if exact else _text_contains(label)
     text_before_field = f".//{untied}[{reads} and not({CONTAINS_FIELD})]/following::{FIELD}[1]"
     text_beside_field = f".//{untied}[({CONTAINS_FIELD}) and text()[{reads}]]/descendant::{FIELD}[1]"
-    return f"{text_before_field} | {text_beside_field}"
+    wrapping_label = f".//label[{CONTAINS_FIELD}][text()[{reads}] or *[not({FIELD_TAG})][{reads}]]/descendant::{FIELD}[1]"
+    return f"{text_before_field} | {text_beside_field} | {wrapping_label}"
 
 
 def row_with_text_xpath(text: str, *, exact: bool = False) -> str:

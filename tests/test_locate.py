@@ -115,6 +115,17 @@ def test_wrapped_label_finds_the_field_inside_it(page):
     assert _name_of(page, label="I agree") == "agree"
 
 
+@pytest.mark.parametrize("markup", [
+    '<label>Country <select name="country"><option>Spain</option><option>Chile</option></select></label>',
+    '<label><span>Country</span> <select name="country"><option>Spain</option></select></label>',
+    '<label>Country<textarea name="country">Spain</textarea></label>',
+], ids=["text", "span", "textarea"])
+def test_label_wrapping_a_drop_down_or_text_area_finds_it(page, markup):
+    page.set_content('<label>Region <select name="region"><option>Country</option></select></label>' + markup)
+    assert _name_of(page, label="Country") == "country"
+    assert _name_of(page, label="Region") == "region"
+
+
 def test_label_text_with_quotes_finds_its_field(page):
     page.set_content('<span>Customer\'s "nick" name</span><input name="nick">'
                      '<label for="o">Owner\'s name</label><input id="o" name="owner">')
