@@ -34,6 +34,11 @@
     return names;
   }
 
+  const INVALID = {
+    css: "it is not a valid CSS selector (check its brackets, quotes and colons)",
+    xpath: "it is not a valid XPath expression (check its brackets, quotes and slashes)",
+  };
+
   function byXpath(xpath) {
     const found = document.evaluate(xpath, document, null, XPathResult.ORDERED_NODE_SNAPSHOT_TYPE, null);
     return Array.from({length: found.snapshotLength}, (_, n) => found.snapshotItem(n));
@@ -136,7 +141,13 @@
 
   while (progress.next < job.fields.length) {
     const field = job.fields[progress.next];
-    const found = candidates(field);
+    let found;
+    try {
+      found = candidates(field);
+    } catch (error) {  // the page refused the css or xpath: waiting will not mend it
+      progress.waiting = {index: progress.next, fatal: INVALID[field.how] || error.message};
+      return {failed: progress.waiting, filled: progress.filled};
+    }
     const element = found[field.nth || 0];
     if (!element) {
       progress.waiting = {index: progress.next, reason: "not found", labels: field.how === "label" ? pageLabels() : []};

@@ -181,6 +181,19 @@ def test_text_in_a_number_field_is_refused_at_once_naming_the_field(tmp_path, fo
     assert "waited" not in error
 
 
+@pytest.mark.parametrize("target, problem", [
+    ("{css: 'input[name=first]]', value: Ada}", 'css "input[name=first]]" could not be filled: it is not a valid CSS selector'),
+    ("{xpath: '//input[@name=', value: Ada}", 'xpath "//input[@name=" could not be filled: it is not a valid XPath'),
+], ids=["css", "xpath"])
+def test_a_malformed_css_or_xpath_is_refused_at_once_in_plain_words(tmp_path, form_url, run_flow_file, target,
+                                                                    problem):
+    steps = f"  - fill_form: {{fields: [{{label: First name, value: Ada}}, {target}]}}\n"
+    run = run_flow_file(write_flow(tmp_path, form_url, steps, timeout="30s"))
+    error = next(step.error for step in run.steps() if step.status == "failed")
+    assert f"field {problem}" in error and 'filled before it: label "First name"' in error
+    assert "Failed to execute" not in error and "waited" not in error
+
+
 def test_every_field_and_its_value_is_in_the_audit_record_with_a_secret_masked(
         tmp_path, form_url, submitted, run_flow_file):
     steps = """\
